@@ -1,0 +1,14 @@
+/**
+ * A tiny seedable PRNG (mulberry32) so fault injection is reproducible: a failing test or a bench
+ * row can be replayed bit for bit from its seed. Not for cryptography.
+ */
+export function seededRng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
