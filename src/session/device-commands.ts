@@ -1,0 +1,81 @@
+/**
+ * The short device conversations behind `ota-uart info | confirm | rollback | reboot`: connect, ask
+ * one thing, report. Each opens the link through the same `open` factory as push().
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { OtaError } from '../errors.js';
+import { STATUS } from '../protocol/index.js';
+import type { Transport } from '../transport/transport.js';
+import { DeviceLink } from './device-link.js';
+import { describeDevice, slotSummary, type DeviceSummary } from './device-summary.js';
+import { connect, type HelloAck } from './handshake.js';
+import { deviceStatusError } from './status-errors.js';
+
+export interface DeviceCommandOptions {
+  open: () => Promise<Transport>;
+  portLabel?: string;
+  connectTimeoutMs?: number;
+  clock?: Clock;
+  signal?: AbortSignal;
+}
+
+async function withDevice<T>(o: DeviceCommandOptions, fn: (link: DeviceLink, hello: HelloAck, clock: Clock) => Promise<T>): Promise<T> {
+  const clock = o.clock ?? systemClock;
+  const transport = await o.open();
+  try {
+    const link = new DeviceLink(transport, clock);
+    const hello = await connect(link, { clock, timeoutMs: o.connectTimeoutMs, signal: o.signal, portLabel: o.portLabel });
+    return await fn(link, hello, clock);
+  } finally {
+    await transport.close().catch(() => {});
+  }
+}
+
+export function deviceInfo(o: DeviceCommandOptions): Promise<DeviceSummary> {
+  return withDevice(o, async (_l, hello) => describeDevice(hello));
+}
+
+export interface ConfirmResult {
+  action: 'confirm' | 'rollback';
+  running: string;
+  boot: string;
+  version: string;
+}
+
+/** Marks the running (pending) app valid, cancelling the rollback. */
+export function confirmApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
+  return withDevice(o, async (link, hello) => {
+    await link.send({ type: 'CONFIRM' });
+    const r = await link.wait('CONFIRM_ACK', 5000, { signal: o.signal });
+    if (r.status === STATUS.NO_PENDING) {
+      throw new OtaError('DEVICE_STATE', `nothing to confirm: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
+    }
+    if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
+    return { action: 'confirm', running: slotSummary(hello, hello.running).slot, boot: slotSummary(hello, r.boot).slot, version: hello.runVersion };
+  });
+}
+
+/** Marks the running (pending) app invalid; the device reboots into the previous app. */
+export function rollbackApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
+  return withDevice(o, async (link, hello) => {
+    await link.send({ type: 'ROLLBACK' });
+    const r = await link.wait('ROLLBACK_ACK', 5000, { signal: o.signal });
+    if (r.status === STATUS.NO_PENDING) {
+      throw new OtaError('DEVICE_STATE', `nothing to roll back: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
+    }
+    if (r.status === STATUS.BAD_STATE) {
+      throw new OtaError('DEVICE_STATE', 'the device has no other bootable app to roll back to', { details: { status: r.status } });
+    }
+    if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
+    const b = slotSummary(hello, r.boot);
+    return { action: 'rollback', running: slotSummary(hello, hello.running).slot, boot: b.slot, version: b.version };
+  });
+}
+
+export function rebootDevice(o: DeviceCommandOptions): Promise<void> {
+  return withDevice(o, async (link) => {
+    await link.send({ type: 'REBOOT' });
+    const r = await link.wait('REBOOT_ACK', 2000, { signal: o.signal });
+    if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * DeviceLink: the host's view of one device over a Transport. It feeds incoming bytes to the pure
+ * FrameDecoder, decodes messages, hands each to the first waiter that wants it and to every
+ * listener, and encodes outgoing messages. It owns no policy (timeouts and retries live in the
+ * session modules); it only turns "bytes in, bytes out" into "messages in, messages out".
+ */
+import type { Clock } from '../clock.js';
+import { OtaError } from '../errors.js';
+import { FrameDecoder, decodeMessage, encodeMessage, type Message } from '../protocol/index.js';
+import type { Transport } from '../transport/transport.js';
+
+export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
+
+interface Waiter {
+  match: (m: Message) => boolean;
+  resolve: (m: Message) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface LinkCounters {
+  sentFrames: number;
+  receivedFrames: number;
+  badPayload: number;
+}
+
+export class DeviceLink {
+  readonly decoder = new FrameDecoder();
+  readonly counters: LinkCounters = { sentFrames: 0, receivedFrames: 0, badPayload: 0 };
+  private waiters: Waiter[] = [];
+  private listeners = new Set<(m: Message) => void>();
+  private lost: OtaError | undefined;
+
+  constructor(
+    readonly transport: Transport,
+    private readonly clock: Clock,
+  ) {
+    transport.onData((bytes) => this.onBytes(bytes));
+    transport.onClose((err) => this.fail(err));
+  }
+
+  /** The error that ended the link, if it ended. */
+  get lostError(): OtaError | undefined {
+    return this.lost;
+  }
+
+  send(m: Message): Promise<void> {
+    return this.sendRaw(encodeMessage(m));
+  }
+
+  sendRaw(wire: Uint8Array): Promise<void> {
+    if (this.lost) return Promise.reject(this.lost);
+    this.counters.sentFrames++;
+    return this.transport.write(wire);
+  }
+
+  /** Adds a listener for every decoded message; returns a function that removes it. */
+  listen(fn: (m: Message) => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  /**
+   * Waits for the next message of `type` (optionally also matching `pred`). Rejects with TIMEOUT
+   * after `timeoutMs`, with the link error if the link goes away, or when `signal` aborts.
+   */
+  wait<T extends Message['type']>(
+    type: T,
+    timeoutMs: number,
+    opts: { pred?: (m: MessageOf<T>) => boolean; signal?: AbortSignal; what?: string } = {},
+  ): Promise<MessageOf<T>> {
+    if (this.lost) return Promise.reject(this.lost);
+    return new Promise<MessageOf<T>>((resolve, reject) => {
+      const cleanup = (): void => {
+        timer.cancel();
+        opts.signal?.removeEventListener('abort', onAbort);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      const waiter: Waiter = {
+        match: (m) => m.type === type && (!opts.pred || opts.pred(m as MessageOf<T>)),
+        resolve: (m) => { cleanup(); resolve(m as MessageOf<T>); },
+        reject: (e) => { cleanup(); reject(e); },
+      };
+      const onAbort = (): void => waiter.reject(abortError());
+      const timer = this.clock.setTimer(timeoutMs, () =>
+        waiter.reject(new OtaError('TIMEOUT', `no ${opts.what ?? type} from the device within ${Math.round(timeoutMs)} ms`)),
+      );
+      if (opts.signal?.aborted) { onAbort(); return; }
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(waiter);
+    });
+  }
+
+  private onBytes(bytes: Uint8Array): void {
+    for (const frame of this.decoder.push(bytes)) {
+      const m = decodeMessage(frame);
+      if (!m) { this.counters.badPayload++; continue; }
+      this.counters.receivedFrames++;
+      for (const l of this.listeners) l(m);
+      const w = this.waiters.find((x) => x.match(m));
+      if (w) w.resolve(m);
+    }
+  }
+
+  private fail(err: OtaError): void {
+    if (this.lost) return;
+    this.lost = err;
+    for (const w of [...this.waiters]) w.reject(err);
+  }
+}
+
+export function abortError(): OtaError {
+  return new OtaError('ABORTED', 'aborted by the user; the device keeps running its current firmware');
+}

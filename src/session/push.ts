@@ -1,0 +1,209 @@
+/**
+ * push(): one complete update of one device. Validates the file before touching the port, finds
+ * the device, switches baud, begins (the device unwraps the key and may resume), streams the data,
+ * ends (tag + image verification on the device, then the boot switch) and reports the result.
+ *
+ * Recovery: if the link drops (USB re-enumeration), the device resets mid-transfer (it answers
+ * NO_SESSION), or it goes quiet, push() reopens the port within the reconnect window, says HELLO
+ * again and BEGINs the same image, which the device resumes from its acknowledged (or durable)
+ * offset. Ctrl-C (the AbortSignal) sends ABORT so the device drops the session; the running
+ * firmware is never touched by any failure.
+ */
+import { systemClock, type Clock } from '../clock.js';
+import { OtaError } from '../errors.js';
+import { imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, DEFAULT_CHUNK, STATUS } from '../protocol/index.js';
+import { silentReporter, type Reporter } from '../reporter.js';
+import type { Transport } from '../transport/transport.js';
+import { DeviceLink } from './device-link.js';
+import { switchBaud } from './baud-switch.js';
+import { connect, type HelloAck } from './handshake.js';
+import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
+import { finishSession } from './finish.js';
+import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
+import { uploadData, type UploadStats } from './uploader.js';
+import { reopenWithin } from './reconnect.js';
+
+export interface PushOptions {
+  /** The esp_encrypted_img file, as bytes. */
+  image: Uint8Array;
+  imageName?: string;
+  /** Opens the link (a serial port, or an in-memory link to a simulated device). Called again to reconnect. */
+  open: () => Promise<Transport>;
+  portLabel?: string;
+  /** Line rate for the data phase; switched to after the handshake when it differs. */
+  baud?: number;
+  allowDowngrade?: boolean;
+  reboot?: boolean;
+  /** Start from zero even if the device holds a resumable session for this image. */
+  fresh?: boolean;
+  chunk?: number;
+  /** Caps bytes in flight (bench: one chunk = stop-and-wait). */
+  maxInFlight?: number;
+  connectTimeoutMs?: number;
+  /** How long to wait for a vanished port to come back (USB re-enumeration after a reset). */
+  reconnectTimeoutMs?: number;
+  /** How many times a lost session may be picked up again before giving up. */
+  maxResyncs?: number;
+  clock?: Clock;
+  reporter?: Reporter;
+  signal?: AbortSignal;
+}
+
+export interface PushResult {
+  port?: string;
+  device: DeviceSummary;
+  before: { running: SlotSummary; boot: SlotSummary };
+  after: { boot: SlotSummary; rebooting: boolean };
+  imageId: string;
+  bytes: number;
+  /** Bytes actually streamed in this run (less than `bytes` after a resume). */
+  bytesSent: number;
+  seconds: number;
+  bytesPerSecond: number;
+  baud: number;
+  resumeOffset: number;
+  resyncs: number;
+  retries: number;
+  timeouts: number;
+  crcErrors: number;
+  counters: Record<string, number>;
+}
+
+export async function push(opts: PushOptions): Promise<PushResult> {
+  const clock = opts.clock ?? systemClock;
+  const reporter = opts.reporter ?? silentReporter;
+  const header = validateImage(opts.image, opts.imageName);
+  const id = imageId(opts.image.subarray(0, ENC_HEADER_SIZE));
+  const ctx: StatusContext = { imageName: opts.imageName, total: opts.image.length };
+  const t0 = clock.now();
+  const totals = { retries: 0, timeouts: 0, crc: 0, resyncs: 0, sent: 0 };
+  let firstHello: HelloAck | undefined;
+  let resumeOffset = 0;
+  let transport = await opts.open();
+  let baud = transport.baud;
+
+  const addCounters = (link: DeviceLink, s?: UploadStats): void => {
+    totals.crc += link.decoder.counters.badCrc;
+    if (s) { totals.retries += s.retransmits; totals.timeouts += s.timeouts; }
+  };
+
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const link = new DeviceLink(transport, clock);
+      let stats: UploadStats | undefined;
+      try {
+        const hello = await connect(link, { clock, timeoutMs: attempt === 0 ? opts.connectTimeoutMs : 3000, signal: opts.signal, portLabel: opts.portLabel });
+        if (!firstHello) {
+          firstHello = hello;
+          reporter.event({ type: 'hello', device: describeDevice(hello) });
+        }
+        ctx.runningVersion = hello.runVersion;
+        ctx.targetSize = hello.parts[hello.target]?.size;
+        if (opts.baud && opts.baud !== transport.baud) baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
+        const chunk = pickChunk(opts.chunk, hello.maxFrame);
+        const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
+        await link.send({ type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw });
+        const began = await waitBeginAck(link, clock, opts.signal);
+        if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
+        if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
+        reporter.event({ type: began.nextOffset > ENC_HEADER_SIZE ? 'resume' : 'begin', offset: began.nextOffset, total: opts.image.length, target: began.target });
+        totals.sent += opts.image.length - began.nextOffset;
+        stats = await uploadData(link, {
+          image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+          clock, reporter, signal: opts.signal, statusContext: ctx,
+          onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+        });
+        const result = await finishSession(link, { clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, slotName: (i) => slotSummary(hello, i).slot });
+        addCounters(link, stats);
+        const seconds = (clock.now() - t0) / 1000;
+        const out: PushResult = {
+          port: opts.portLabel,
+          device: describeDevice(firstHello),
+          before: { running: slotSummary(firstHello, firstHello.running), boot: slotSummary(firstHello, firstHello.boot) },
+          after: { boot: { slot: result.bootLabel, version: result.version, secureVersion: result.secureVersion }, rebooting: !!opts.reboot },
+          imageId: Buffer.from(id).toString('hex'),
+          bytes: opts.image.length,
+          bytesSent: totals.sent,
+          seconds,
+          bytesPerSecond: seconds > 0 ? totals.sent / seconds : 0,
+          baud,
+          resumeOffset,
+          resyncs: totals.resyncs,
+          retries: totals.retries,
+          timeouts: totals.timeouts,
+          crcErrors: totals.crc,
+          counters: { ...link.decoder.counters, ...link.counters },
+        };
+        reporter.event({ type: 'result', ok: true, ...out });
+        return out;
+      } catch (e) {
+        addCounters(link, stats);
+        if (!isRecoverable(e) || attempt >= (opts.maxResyncs ?? 5) || opts.signal?.aborted) throw e;
+        totals.resyncs++;
+        reporter.event({ type: 'resync', reason: (e as Error).message, attempt: attempt + 1 });
+        if (!transport.isOpen || (e instanceof OtaError && e.disconnected)) {
+          await transport.close().catch(() => {});
+          transport = await reopenWithin(opts.open, opts.reconnectTimeoutMs ?? 10_000, clock, opts.signal, opts.portLabel);
+          baud = transport.baud;
+        }
+      }
+    }
+  } catch (e) {
+    if (e instanceof OtaError && e.code === 'ABORTED') await sendAbort(transport, clock);
+    throw e;
+  } finally {
+    await transport.close().catch(() => {});
+  }
+}
+
+/** Checks the file before any byte goes to the device: clear local errors beat device refusals. */
+function validateImage(image: Uint8Array, name?: string) {
+  const header = parseEncryptedHeader(image);
+  checkEncryptedFileSize(image.length, header);
+  if (header.binSize === 0) throw new OtaError('NOT_ENCRYPTED_IMAGE', `${name ?? 'the image'} holds no data (bin_size 0)`);
+  return header;
+}
+
+function pickChunk(requested: number | undefined, maxFrame: number): number {
+  const cap = Math.floor((maxFrame - 10) / 16) * 16;
+  const want = requested ?? DEFAULT_CHUNK;
+  if (want % 16 !== 0 || want < 16) throw new OtaError('USAGE', `chunk size ${want} must be a multiple of 16 and at least 16`);
+  return Math.min(want, cap);
+}
+
+async function waitBeginAck(link: DeviceLink, clock: Clock, signal?: AbortSignal) {
+  // A device may announce a long key unwrap or erase with ACK(BUSY) before its BEGIN_ACK.
+  let busy = 0;
+  const off = link.listen((m) => { if (m.type === 'ACK' && m.status === STATUS.BUSY) busy += m.busyMs; });
+  try {
+    for (;;) {
+      const used = busy;
+      try {
+        return await link.wait('BEGIN_ACK', BEGIN_TIMEOUT_MS + used, { signal });
+      } catch (e) {
+        if (!(e instanceof OtaError && e.code === 'TIMEOUT' && busy > used)) throw e;
+      }
+    }
+  } finally {
+    off();
+  }
+}
+
+function isRecoverable(e: unknown): boolean {
+  if (e instanceof SessionLostError) return true;
+  if (!(e instanceof OtaError)) return false;
+  return e.code === 'LINK_LOST' || e.code === 'TIMEOUT';
+}
+
+async function sendAbort(transport: Transport, clock: Clock): Promise<void> {
+  if (!transport.isOpen) return;
+  const link = new DeviceLink(transport, clock);
+  try {
+    await link.send({ type: 'ABORT' });
+    await link.wait('ABORT_ACK', 500);
+  } catch {
+    // Best effort: the device also drops an idle session on the next BEGIN.
+  }
+}
+

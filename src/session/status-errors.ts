@@ -1,0 +1,78 @@
+/**
+ * Turning a device's refusal into an OtaError with a plain-language message. The status -> code
+ * mapping itself is the single table in protocol/status.ts; this module only adds context (file,
+ * versions, sizes) so the message says what to do.
+ */
+import { OtaError } from '../errors.js';
+import { STATUS, statusName, statusToError } from '../protocol/index.js';
+import type { MessageOf } from './device-link.js';
+
+export interface StatusContext {
+  imageName?: string;
+  imageVersion?: string;
+  runningVersion?: string;
+  targetSize?: number;
+  total?: number;
+  chipName?: string;
+}
+
+/** Raised inside the data phase when the device no longer has our session (it reset). */
+export class SessionLostError extends OtaError {
+  constructor(readonly offset: number) {
+    super('LINK_LOST', `the device lost the session at offset ${offset} (did it reset?)`);
+  }
+}
+
+export function deviceStatusError(status: number, ctx: StatusContext = {}, detail?: number): OtaError {
+  const img = ctx.imageName ? `${ctx.imageName}` : 'the image';
+  const details: Record<string, unknown> = { status, statusName: statusName(status) };
+  if (detail !== undefined) details.detail = detail;
+  let msg: string | undefined;
+  switch (status) {
+    case STATUS.NOT_ENCRYPTED:
+      msg = `the device says ${img} is not an esp_encrypted_img image (bad magic)`;
+      break;
+    case STATUS.BAD_SIZE:
+      msg = `the device refused ${img}: its length does not match the size in its header (truncated or padded file)`;
+      break;
+    case STATUS.WRONG_KEY:
+      msg = `the device cannot decrypt ${img}: it was encrypted for a different key (wrong key or corrupt header)`;
+      break;
+    case STATUS.TOO_LARGE:
+      msg = `${img} is ${ctx.total ?? '?'} bytes; the device's update slot holds ${detail ?? ctx.targetSize ?? '?'} bytes`;
+      break;
+    case STATUS.NOT_APP:
+      msg = `the decrypted ${img} is not an ESP app image (first byte is not 0xE9 or the app description is missing)`;
+      break;
+    case STATUS.WRONG_CHIP:
+      msg = `${img} was built for another chip${ctx.chipName ? `; the device is an ${ctx.chipName}` : ''}`;
+      break;
+    case STATUS.CHIP_REV:
+      msg = `${img} does not support this chip's revision`;
+      break;
+    case STATUS.DOWNGRADE:
+      msg = `the device runs ${ctx.runningVersion ?? 'a version'} and ${img} is not newer; pass --allow-downgrade to install it anyway`;
+      break;
+    case STATUS.SECURE_VERSION:
+      msg = `anti-rollback: ${img}'s secure_version is below the device's eFuse counter; the device refuses it`;
+      break;
+    case STATUS.AUTH_FAILED:
+      msg = `authentication failed: ${img} was altered or damaged (the GCM tag does not match); the device did not switch to it`;
+      break;
+    case STATUS.INVALID_IMAGE:
+      msg = `the decrypted app failed verification on the device${detail !== undefined ? ` (first failed check at offset ${detail})` : ''}; it will not boot it`;
+      break;
+    case STATUS.FLASH_ERROR:
+      msg = `the device reported a flash error${detail !== undefined ? ` at offset ${detail}` : ''}`;
+      break;
+    case STATUS.BAD_STATE:
+      msg = 'the device refused the update in its current state (is the running app still pending confirmation? run `ota-uart confirm` or `ota-uart rollback` first)';
+      break;
+  }
+  return statusToError(status, msg, details);
+}
+
+export function ackStatusError(a: MessageOf<'ACK'>, ctx: StatusContext = {}): OtaError {
+  return deviceStatusError(a.status, ctx, a.nextOffset);
+}
+

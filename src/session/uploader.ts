@@ -1,0 +1,195 @@
+/**
+ * The data phase (SPEC §4.5): keep as much in flight as the device's credit allows, resend exactly
+ * the chunks the device shows as lost, and adapt the retransmission timeout to the measured round
+ * trip. Frames cannot overtake each other on a serial line, so a hole below a chunk that arrived
+ * (seen in the ACK's sack bitmap) is a loss, and only that chunk is resent (selective repeat: one
+ * corrupted frame costs one frame, not a whole window, which is what keeps a noisy 3 Mbaud link with
+ * a 16 ms adapter latency efficient).
+ */
+import type { Clock } from '../clock.js';
+import { OtaError } from '../errors.js';
+import { encodeData, MAX_STALLS, MIN_RTO_MS, STATUS } from '../protocol/index.js';
+import type { Reporter } from '../reporter.js';
+import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
+import { ackStatusError, SessionLostError, type StatusContext } from './status-errors.js';
+import { RttEstimator } from './rtt.js';
+
+export interface UploadParams {
+  image: Uint8Array;
+  /** First offset to send (BEGIN_ACK.nextOffset). */
+  start: number;
+  chunk: number;
+  creditEnd: number;
+  /** Caps bytes in flight below the device's credit (1 chunk = stop-and-wait, for comparison). */
+  maxInFlight?: number;
+  clock: Clock;
+  reporter: Reporter;
+  signal?: AbortSignal;
+  statusContext?: StatusContext;
+  /** Called with every cumulative-ack advance (for progress). */
+  onProgress?: (acked: number) => void;
+}
+
+export interface UploadStats {
+  framesSent: number;
+  retransmits: number;
+  timeouts: number;
+  duplicateAcks: number;
+  busyMs: number;
+  srttMs: number;
+}
+
+type Ack = MessageOf<'ACK'>;
+
+export async function uploadData(link: DeviceLink, p: UploadParams): Promise<UploadStats> {
+  const total = p.image.length;
+  const nChunks = Math.ceil((total - p.start) / p.chunk);
+  const offsetOf = (k: number): number => p.start + k * p.chunk;
+  const txOrder = new Float64Array(nChunks); // 0 = never sent
+  const txTime = new Float64Array(nChunks);
+  const txCount = new Uint16Array(nChunks);
+  const sacked = new Uint8Array(nChunks);
+  const resend = new Set<number>();
+  const rtt = new RttEstimator(MIN_RTO_MS);
+  const stats: UploadStats = { framesSent: 0, retransmits: 0, timeouts: 0, duplicateAcks: 0, busyMs: 0, srttMs: 0 };
+
+  let acked = p.start; // device's next_offset
+  let ackedIdx = 0;
+  let credit = p.creditEnd;
+  let nextNew = 0; // next chunk never sent
+  let order = 0;
+  let stalls = 0;
+  let busyUntil = 0;
+  let lastProgress = p.clock.now();
+  let failure: unknown;
+  let wake: (() => void) | undefined;
+  const notify = (): void => { const w = wake; wake = undefined; w?.(); };
+
+  const onAck = (a: Ack): void => {
+    if (a.status !== STATUS.OK && a.status !== STATUS.BUSY) {
+      failure = a.status === STATUS.NO_SESSION ? new SessionLostError(acked) : ackStatusError(a, p.statusContext);
+      notify();
+      return;
+    }
+    const now = p.clock.now();
+    if (a.status === STATUS.BUSY) {
+      busyUntil = Math.max(busyUntil, now + a.busyMs);
+      stats.busyMs += a.busyMs;
+      p.reporter.event({ type: 'busy', ms: a.busyMs, offset: a.nextOffset });
+    }
+    if (a.nextOffset > acked) {
+      const newIdx = a.nextOffset >= total ? nChunks : Math.floor((a.nextOffset - p.start) / p.chunk);
+      for (let k = ackedIdx; k < newIdx; k++) {
+        // Karn: only chunks sent exactly once give an unambiguous round-trip sample.
+        if (txCount[k] === 1) rtt.sample(now - txTime[k]!);
+        resend.delete(k);
+      }
+      acked = a.nextOffset;
+      ackedIdx = newIdx;
+      stalls = 0;
+      rtt.resetBackoff();
+      lastProgress = now;
+      p.onProgress?.(acked);
+    } else if (a.sack === 0) {
+      stats.duplicateAcks++;
+    }
+    credit = Math.max(credit, a.creditEnd);
+    if (a.sack !== 0) markSack(a.sack);
+    notify();
+  };
+
+  const markSack = (sack: number): void => {
+    let newestHeld = 0;
+    let highest = -1;
+    for (let i = 0; i < 32; i++) {
+      if (!((sack >>> i) & 1)) continue;
+      const k = ackedIdx + i + 1;
+      if (k >= nChunks) break;
+      sacked[k] = 1;
+      highest = k;
+      newestHeld = Math.max(newestHeld, txOrder[k]!);
+    }
+    // Every hole that was transmitted before something the device now holds is lost.
+    for (let k = ackedIdx; k < highest; k++) {
+      if (!sacked[k] && txOrder[k]! > 0 && txOrder[k]! < newestHeld) resend.add(k);
+    }
+  };
+
+  const unlisten = link.listen((m) => { if (m.type === 'ACK') onAck(m); });
+  const onAbort = (): void => { failure = abortError(); notify(); };
+  p.signal?.addEventListener('abort', onAbort, { once: true });
+
+  const send = async (k: number): Promise<void> => {
+    const off = offsetOf(k);
+    const end = Math.min(off + p.chunk, total);
+    txOrder[k] = ++order;
+    txCount[k] = Math.min(txCount[k]! + 1, 65535);
+    stats.framesSent++;
+    await link.sendRaw(encodeData(off, p.image.subarray(off, end)));
+    // Stamp after the write is accepted: time spent queued behind our own earlier frames is not
+    // part of the device's round trip.
+    txTime[k] = p.clock.now();
+  };
+
+  const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
+
+  try {
+    if (p.signal?.aborted) throw abortError();
+    while (acked < total) {
+      if (failure) throw failure;
+      // 1. Resend what is known lost (lowest offset first), then 2. new chunks within credit.
+      let k: number | undefined;
+      for (const r of resend) if (r >= ackedIdx && !sacked[r] && (k === undefined || r < k)) k = r;
+      if (k !== undefined) {
+        resend.delete(k);
+        stats.retransmits++;
+        p.reporter.event({ type: 'retry', offset: offsetOf(k), reason: 'lost' });
+        await send(k);
+        continue;
+      }
+      if (nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit()) {
+        await send(nextNew++);
+        continue;
+      }
+      // 3. Nothing to send: wait for an ACK or the retransmission timeout.
+      const now = p.clock.now();
+      const deadline = Math.max(lastProgress, busyUntil) + rtt.rto() + flightTimeMs(link, nextNew, ackedIdx, p.chunk);
+      if (now < deadline) {
+        await new Promise<void>((resolve) => {
+          const t = p.clock.setTimer(deadline - now, () => { wake = undefined; resolve(); });
+          wake = () => { t.cancel(); resolve(); };
+        });
+        continue;
+      }
+      // Timeout: nothing moved for a whole RTO. Probe with the first unacknowledged chunk (or the
+      // next new one if the device has simply not granted credit yet).
+      stats.timeouts++;
+      if (++stalls > MAX_STALLS) {
+        throw new OtaError(
+          'TIMEOUT',
+          `the device stopped acknowledging at offset ${acked} of ${total} (${MAX_STALLS} retransmission timeouts); the transfer can be resumed`,
+          { details: { offset: acked, total } },
+        );
+      }
+      rtt.backoff();
+      lastProgress = p.clock.now();
+      const probe = ackedIdx < nChunks ? ackedIdx : undefined;
+      if (probe !== undefined && txOrder[probe]! > 0) {
+        stats.retransmits++;
+        p.reporter.event({ type: 'retry', offset: offsetOf(probe), reason: 'timeout' });
+        await send(probe);
+      }
+    }
+    stats.srttMs = rtt.srtt;
+    return stats;
+  } finally {
+    unlisten();
+    p.signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** Time the bytes currently in flight need on the wire at the link's rate (they queue ahead of any ACK). */
+function flightTimeMs(link: DeviceLink, nextNew: number, ackedIdx: number, chunk: number): number {
+  const bytes = Math.max(0, nextNew - ackedIdx) * (chunk + 16);
+  return (bytes * 10 * 1000) / Math.max(1, link.transport.baud);
+}

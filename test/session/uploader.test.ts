@@ -1,0 +1,85 @@
+import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { FakeClock, systemClock } from '../../src/clock.js';
+import { MemoryReporter } from '../../src/reporter.js';
+import { DeviceLink } from '../../src/session/device-link.js';
+import { uploadData } from '../../src/session/uploader.js';
+import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
+import { IdealReceiver } from './ideal-receiver.js';
+
+const START = 512;
+const CHUNK = 1024;
+
+function setup(size: number, link: Parameters<typeof createMemoryLink>[0], window = 16 * CHUNK) {
+  const [host, dev] = createMemoryLink(link);
+  const image = randomBytes(size);
+  const rx = new IdealReceiver(dev, size, START, CHUNK, window);
+  const clock = link?.clock ?? systemClock;
+  const hostLink = new DeviceLink(host, clock);
+  return { image, rx, hostLink, clock, host, dev };
+}
+
+describe('uploadData (selective repeat over a memory link)', () => {
+  it('delivers every byte in order on a clean link, without retransmissions', async () => {
+    const { image, rx, hostLink, clock } = setup(200_000, {});
+    const stats = await uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
+    expect(rx.next).toBe(image.length);
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    expect(stats.retransmits).toBe(0);
+    expect(stats.framesSent).toBe(Math.ceil((image.length - START) / CHUNK));
+  });
+
+  it('never sends beyond the credit the device granted', async () => {
+    const { image, rx, hostLink, clock } = setup(60_000, {}, 4 * CHUNK);
+    await uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
+    expect(rx.creditViolations).toBe(0);
+    expect(rx.next).toBe(image.length);
+    // and the check itself can fire: a host that ignores credit is caught
+    const bad = setup(60_000, {}, 4 * CHUNK);
+    await uploadData(bad.hostLink, { image: bad.image, start: START, chunk: CHUNK, creditEnd: bad.image.length, clock, reporter: new MemoryReporter() }).catch(() => {});
+    expect(bad.rx.creditViolations).toBeGreaterThan(0);
+  });
+
+  it('recovers from byte drops and bit errors, resending about as many frames as were lost', async () => {
+    const { image, rx, hostLink, clock } = setup(300_000, { aToB: { dropRate: 2e-5, ber: 2e-6, rng: seededRng(7) } });
+    const reporter = new MemoryReporter();
+    const stats = await uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter });
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    const lost = stats.framesSent - rx.dataFrames; // frames that never decoded at the receiver
+    expect(lost).toBeGreaterThan(0); // the fault model really hit something
+    // Selective repeat: the resends are bounded by the losses (plus a few timeout probes), far from
+    // go-back-N, which would resend a window's worth for every loss.
+    expect(stats.retransmits).toBeLessThanOrEqual(lost + stats.timeouts + 2);
+    expect(rx.duplicates).toBeLessThanOrEqual(stats.timeouts + 2);
+  });
+
+  it('gives up with TIMEOUT after repeated silence, reporting where it stopped', async () => {
+    const clock = new FakeClock();
+    const { image, rx, hostLink } = setup(20_000, { clock });
+    rx.deaf = true;
+    const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
+    let settled = false;
+    const caught = p.catch((e: unknown) => e).finally(() => { settled = true; });
+    for (let i = 0; i < 200 && !settled; i++) await clock.advance(500);
+    const err = (await caught) as { code?: string; details?: { offset?: number } };
+    expect(err.code).toBe('TIMEOUT');
+    expect(err.details?.offset).toBe(START);
+  });
+
+  it('turns an error status in an ACK into the mapped OtaError', async () => {
+    const { image, hostLink, clock, dev } = setup(20_000, {});
+    const { encodeMessage, STATUS } = await import('../../src/protocol/index.js');
+    dev.onData(() => void dev.write(encodeMessage({ type: 'ACK', status: STATUS.WRONG_CHIP, nextOffset: START, creditEnd: START + CHUNK, sack: 0, busyMs: 0 })));
+    await expect(uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: START + 4 * CHUNK, clock, reporter: new MemoryReporter() }))
+      .rejects.toMatchObject({ code: 'WRONG_CHIP' });
+  });
+
+  it('is aborted by its signal', async () => {
+    const { image, rx, hostLink, clock } = setup(20_000, {});
+    rx.deaf = true;
+    const ac = new AbortController();
+    const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter(), signal: ac.signal });
+    setTimeout(() => ac.abort(), 20);
+    await expect(p).rejects.toMatchObject({ code: 'ABORTED' });
+  });
+});
