@@ -30,12 +30,14 @@ describe('uploadData (selective repeat over a memory link)', () => {
   });
 
   it('never sends beyond the credit the device granted', async () => {
-    const { image, rx, hostLink, clock } = setup(60_000, {}, 4 * CHUNK);
+    // Latency lets a careless host run ahead of the ACKs, so the check below means something.
+    const lagged = { aToB: { latencyMs: 3 }, bToA: { latencyMs: 3 } };
+    const { image, rx, hostLink, clock } = setup(60_000, lagged, 4 * CHUNK);
     await uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
     expect(rx.creditViolations).toBe(0);
     expect(rx.next).toBe(image.length);
     // and the check itself can fire: a host that ignores credit is caught
-    const bad = setup(60_000, {}, 4 * CHUNK);
+    const bad = setup(60_000, lagged, 4 * CHUNK);
     await uploadData(bad.hostLink, { image: bad.image, start: START, chunk: CHUNK, creditEnd: bad.image.length, clock, reporter: new MemoryReporter() }).catch(() => {});
     expect(bad.rx.creditViolations).toBeGreaterThan(0);
   });
