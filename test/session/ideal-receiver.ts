@@ -40,10 +40,11 @@ export class IdealReceiver {
   private onBytes(b: Uint8Array): void {
     for (const f of this.decoder.push(b)) {
       const m = decodeMessage(f);
-      if (!m || m.type !== 'DATA' || this.deaf) continue;
+      if (!m || m.type !== 'DATA') continue;
+      if (m.offset + m.data.length > this.creditEnd()) this.creditViolations++;
+      if (this.deaf) continue;
       this.dataFrames++;
       const { offset, data } = m;
-      if (offset + data.length > this.creditEnd()) this.creditViolations++;
       if (offset < this.next || this.stored.has(offset)) this.duplicates++;
       else if (offset === this.next) {
         this.consume(offset, data);
