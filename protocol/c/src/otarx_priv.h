@@ -1,0 +1,115 @@
+/*
+ * otarx_priv.h: internal declarations shared by the receiver's modules (not installed).
+ * Every internal function that can fail returns int (OTARX_OK or an otarx_err_t) and is marked
+ * OTARX_CHECK so an ignored failure is a compile error under -Werror.
+ */
+#ifndef OTARX_PRIV_H
+#define OTARX_PRIV_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "otarx.h"
+
+#if defined(__GNUC__) || defined(__clang__)
+#define OTARX_CHECK __attribute__((warn_unused_result))
+#else
+#define OTARX_CHECK
+#endif
+
+/** Return the error of `expr` if it is not OTARX_OK. */
+#define OTARX_TRY(expr)                  \
+    do {                                 \
+        int otarx_rc_ = (expr);          \
+        if (otarx_rc_ != OTARX_OK) {     \
+            return otarx_rc_;            \
+        }                                \
+    } while (0)
+
+/* message types (SPEC §4) */
+enum {
+    OTARX_T_HELLO = 0x01, OTARX_T_BAUD = 0x02, OTARX_T_BEGIN = 0x03, OTARX_T_DATA = 0x04,
+    OTARX_T_END = 0x05, OTARX_T_ABORT = 0x06, OTARX_T_CONFIRM = 0x07, OTARX_T_ROLLBACK = 0x08,
+    OTARX_T_PING = 0x09, OTARX_T_REBOOT = 0x0A, OTARX_T_REPLY = 0x80
+};
+
+#define OTARX_BEGIN_ALLOW_DOWNGRADE 0x01u
+#define OTARX_BEGIN_FRESH 0x02u
+#define OTARX_END_REBOOT 0x01u
+
+static inline uint16_t otarx_get16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t otarx_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void otarx_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void otarx_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+/* crc32.c: CRC-32/ISO-HDLC. Continue with crc = previous result; start with 0. */
+uint32_t otarx_crc32(uint32_t crc, const uint8_t *buf, size_t len);
+
+/* frame.c */
+/** Feed one byte; returns the decoded body length when a frame with a good CRC completed
+ *  (the body is in dec->_buf), else 0. */
+size_t otarx_decoder_byte(otarx_decoder_t *dec, otarx_frame_stats_t *st, uint8_t b);
+void otarx_decoder_reset(otarx_decoder_t *dec);
+/** Send a frame: ver 1, `type`, payload (already in ctx->_tx + 2), CRC, COBS, delimiters. */
+OTARX_CHECK int otarx_send(otarx_ctx_t *ctx, uint8_t type, size_t payload_len);
+/** COBS-encode body into out (size >= OTARX_COBS_MAX(len)); returns encoded length. */
+size_t otarx_cobs_encode(const uint8_t *body, size_t len, uint8_t *out);
+/** COBS-decode (no delimiters); returns decoded length or (size_t)-1 on a bad code. */
+size_t otarx_cobs_decode(const uint8_t *in, size_t len, uint8_t *out, size_t cap);
+
+/* log */
+void otarx_logf(otarx_ctx_t *ctx, int level, const char *fmt, ...);
+#define OTARX_LOGE(c, ...) do { if (OTARX_LOG_LEVEL >= 1) otarx_logf((c), 1, __VA_ARGS__); } while (0)
+#define OTARX_LOGW(c, ...) do { if (OTARX_LOG_LEVEL >= 2) otarx_logf((c), 2, __VA_ARGS__); } while (0)
+#define OTARX_LOGI(c, ...) do { if (OTARX_LOG_LEVEL >= 3) otarx_logf((c), 3, __VA_ARGS__); } while (0)
+#define OTARX_LOGD(c, ...) do { if (OTARX_LOG_LEVEL >= 4) otarx_logf((c), 4, __VA_ARGS__); } while (0)
+
+/* version.c: compare app versions (SPEC §4.6). Returns 1 if `cand` may replace `running`
+ * without ALLOW_DOWNGRADE, 0 if it is the same or older. */
+int otarx_version_newer(const char *cand, size_t cand_len, const char *running, size_t run_len);
+
+/* crypt.c */
+OTARX_CHECK int otarx_key_init(otarx_ctx_t *ctx, const otarx_key_t *key);
+void otarx_key_free(otarx_ctx_t *ctx);
+/** Unwrap the AES key of `header` (512 bytes) and start GCM decryption. OTARX_WRONG_KEY. */
+OTARX_CHECK int otarx_crypt_begin(otarx_ctx_t *ctx, const uint8_t *header);
+/** Decrypt in place; len is a multiple of 16 except for the last call. */
+OTARX_CHECK int otarx_crypt_update(otarx_ctx_t *ctx, uint8_t *buf, size_t len);
+/** Rebuild the GCM state after a reset from the first `plain_len` plaintext bytes of partition
+ *  `part` (SPEC §7); also refills ctx->_head. OTARX_FLASH_ERROR if the read fails. */
+OTARX_CHECK int otarx_crypt_rebuild(otarx_ctx_t *ctx, uint8_t part, uint32_t plain_len,
+                                    uint8_t *scratch, size_t scratch_len);
+/** Check the tag in constant time: OTARX_OK or OTARX_AUTH_FAILED. Ends the decryption. */
+OTARX_CHECK int otarx_crypt_finish(otarx_ctx_t *ctx);
+void otarx_crypt_end(otarx_ctx_t *ctx);
+/** SHA-256 of `len` bytes. */
+OTARX_CHECK int otarx_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
+
+/* appimg.c */
+/** Early checks on the first 288 plaintext bytes (SPEC §4.6); `detail` gets extra info. */
+OTARX_CHECK int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, uint32_t *detail);
+
+/* session.c */
+void otarx_on_begin(otarx_ctx_t *ctx, const uint8_t *p, size_t n);
+void otarx_on_data(otarx_ctx_t *ctx, const uint8_t *p, size_t n);
+void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n);
+/** Drop the session and (if `forget`) its durable record. */
+void otarx_session_drop(otarx_ctx_t *ctx, int forget);
+
+/* hello.c */
+OTARX_CHECK int otarx_send_hello_ack(otarx_ctx_t *ctx);
+
+#endif /* OTARX_PRIV_H */
