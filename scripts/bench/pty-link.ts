@@ -22,7 +22,7 @@
  * The relay records when the first byte entered each direction and when the last byte was
  * delivered, which is what the bench times a transfer by: process start-up is not part of it.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { closeSync, constants as fsc, mkdirSync, openSync, rmSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
@@ -44,7 +44,7 @@ export interface PtyLinkOptions {
   seed?: number;
   /** Names of the two program-side links in `dir`. Default ttyA, ttyB. */
   names?: [string, string];
-  /** Bytes the model holds per direction before the relay stops reading that side. Default 4096. */
+  /** Bytes the model holds per direction before the relay stops reading that side. Default 2048. */
   txBufferBytes?: number;
   /** Wire time per delivery batch. Default 1 ms (Node timers are not finer). */
   batchMs?: number;
@@ -62,6 +62,12 @@ export interface PtyLinkStats {
   bToA: LinkDirectionStats & DirectionTimes;
 }
 
+/**
+ * Bytes the model holds per direction before the relay stops reading that side: about 7 ms of wire
+ * time at 3 Mbaud, enough to ride out event-loop hiccups, and small because the outer pty already
+ * lets a writer get ~20 KiB ahead that no relay can take back.
+ */
+const DEFAULT_TX_BUFFER = 2048;
 /** socat's transfer buffer and the socket buffers on the socat side (the kernel doubles and floors them). */
 const SOCAT_BUFFER = 1024;
 
@@ -71,6 +77,7 @@ export class PtyLink {
   private readonly socats: Child[] = [];
   private servers: Server[] = [];
   private sockets: Socket[] = [];
+  private holders: number[] = [];
   private dirs: LinkDirection[] = [];
   private times: DirectionTimes[] = [fresh(), fresh()];
   private closed = false;
@@ -116,6 +123,7 @@ export class PtyLink {
     const err = new Error('link emulator closed');
     for (const d of this.dirs) d.shutdown(err);
     for (const s of this.sockets) s.destroy();
+    for (const fd of this.holders) closeSync(fd);
     await Promise.all(this.servers.map((s) => new Promise((resolve) => s.close(resolve))));
     await Promise.all(this.socats.map((s) => s.stop(500)));
   }
@@ -125,13 +133,18 @@ export class PtyLink {
     const sockets = await Promise.all([this.pathA, this.pathB].map((outer) => this.bridge(outer)));
     this.sockets = sockets;
     await Promise.all([this.pathA, this.pathB].map((p) => waitForFile(p, 5000)));
+    // Hold each program-side pty open ourselves (never reading it). Otherwise a program that
+    // writes its last bytes and exits hangs the pty up, socat may see EIO before it has read
+    // those bytes, and then exits: a final "OO" or ACK would be lost, and with it the link for a
+    // program that reopens the port (a push reconnecting).
+    for (const p of [this.pathA, this.pathB]) this.holders.push(openSync(p, fsc.O_RDWR | fsc.O_NOCTTY | fsc.O_NONBLOCK));
     const seed = this.o.seed ?? 1;
     const common: LinkDirectionOptions = {
       pace: true,
       latencyMs: this.o.latencyMs ?? 0,
       ber: this.o.ber ?? 0,
       dropRate: this.o.dropRate ?? 0,
-      txBufferBytes: this.o.txBufferBytes ?? 4096,
+      txBufferBytes: this.o.txBufferBytes ?? DEFAULT_TX_BUFFER,
       batchMs: this.o.batchMs ?? 1,
     };
     const [a, b] = sockets as [Socket, Socket];
@@ -145,7 +158,7 @@ export class PtyLink {
   private async bridge(outer: string): Promise<Socket> {
     const sockPath = `${outer}.sock`;
     rmSync(sockPath, { force: true });
-    const server = createServer({ noDelay: true } as object);
+    const server = createServer({ highWaterMark: SOCAT_BUFFER });
     this.servers.push(server);
     const connected = new Promise<Socket>((resolve) => server.once('connection', resolve));
     await new Promise<void>((resolve, reject) => {
@@ -179,7 +192,7 @@ export class PtyLink {
       },
       onCut: () => {},
     });
-    const limit = opts.txBufferBytes ?? 4096;
+    const limit = opts.txBufferBytes ?? DEFAULT_TX_BUFFER;
     let paused = false;
     src.on('data', (chunk: Buffer) => {
       const t = this.times[i]!;
