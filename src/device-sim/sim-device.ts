@@ -33,7 +33,7 @@ import type { FlashOp } from './flash-ops.js';
 import { buildHelloAck } from './hello.js';
 import { DeviceLayout } from './layout.js';
 import type { OtaSession } from './ota-session.js';
-import { readResumeRecord } from './resume-record.js';
+import { RecordLog } from './resume-record.js';
 import { resolveDeviceTiming } from './timing.js';
 import { UartRx, type UartRxCounters } from './uart-rx.js';
 
@@ -48,6 +48,7 @@ interface Ram {
   looping: boolean;
   stallMs: number;
   baudFallback: Timer | undefined;
+  records: RecordLog | undefined;
 }
 
 const STAT_KEYS = [
@@ -63,7 +64,7 @@ export class SimDevice implements DeviceCore {
   readonly flash: Flash;
   readonly opts: ResolvedOptions;
   readonly counters: SimStats = Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as SimStats;
-  readonly nvsSector: number | undefined;
+  private readonly nvsSector: number | undefined;
   efuseSecureVersion: number;
   /** The last unexpected exception inside a handler (a simulator bug); the device keeps running. */
   lastError: unknown;
@@ -96,6 +97,10 @@ export class SimDevice implements DeviceCore {
   get apps(): AppState {
     if (!this.ram.apps) throw new Error('the device is still booting');
     return this.ram.apps;
+  }
+
+  get records(): RecordLog | undefined {
+    return this.ram.records;
   }
 
   get session(): OtaSession | undefined {
@@ -275,6 +280,7 @@ export class SimDevice implements DeviceCore {
       looping: false,
       stallMs: 0,
       baudFallback: undefined,
+      records: this.nvsSector !== undefined ? new RecordLog(this.flash, this.opts.timing.flash, this.nvsSector) : undefined,
     };
   }
 
@@ -424,7 +430,7 @@ export class SimDevice implements DeviceCore {
     this.send(buildHelloAck({
       apps: this.apps, maxFrame: o.maxFrame, window: o.window, maxBaud: o.maxBaud, chipId: o.chipId, chipRev: o.chipRev,
       rollback: o.rollback, antiRollback: o.antiRollback, iramUart: o.iramUart, efuseSecureVersion: this.efuseSecureVersion,
-      session: this.ram.session, record: this.nvsSector !== undefined ? readResumeRecord(this.flash, this.nvsSector) : undefined,
+      session: this.ram.session, record: this.ram.records?.read(),
     }));
   }
 
