@@ -82,6 +82,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   let resumeOffset = 0;
   let transport = await opts.open();
   let baud = transport.baud;
+  // The rate the device listens at after a reset: a device that reset mid-transfer is back there.
+  const resetBaud = transport.baud;
 
   const addCounters = (link: DeviceLink, s?: UploadStats): void => {
     totals.crc += link.decoder.counters.badCrc;
@@ -93,7 +95,10 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       const link = new DeviceLink(transport, clock);
       let stats: UploadStats | undefined;
       try {
-        const hello = await connect(link, { clock, timeoutMs: attempt === 0 ? opts.connectTimeoutMs : 3000, signal: opts.signal, portLabel: opts.portLabel });
+        const hello = attempt === 0
+          ? await connect(link, { clock, timeoutMs: opts.connectTimeoutMs, signal: opts.signal, portLabel: opts.portLabel })
+          : await reconnect(link, resetBaud, { clock, signal: opts.signal, portLabel: opts.portLabel });
+        baud = transport.baud;
         if (!firstHello) {
           firstHello = hello;
           reporter.event({ type: 'hello', device: describeDevice(hello) });
@@ -188,6 +193,23 @@ async function waitBeginAck(link: DeviceLink, clock: Clock, signal?: AbortSignal
   } finally {
     off();
   }
+}
+
+/**
+ * HELLO again after a resync. If the device is not at the switched rate any more (it reset, and an
+ * ESP32 comes back at its reset rate, printing its boot log), go back to that rate and try there.
+ */
+async function reconnect(link: DeviceLink, resetBaud: number, o: { clock: Clock; signal?: AbortSignal; portLabel?: string }): Promise<HelloAck> {
+  const t = link.transport;
+  if (t.baud === resetBaud) return connect(link, { ...o, timeoutMs: 3000 });
+  try {
+    return await connect(link, { ...o, timeoutMs: 1500 });
+  } catch (e) {
+    if (!(e instanceof OtaError && e.code === 'NO_DEVICE')) throw e;
+  }
+  await t.setBaud(resetBaud);
+  link.decoder.reset();
+  return connect(link, { ...o, timeoutMs: 3000 });
 }
 
 function isRecoverable(e: unknown): boolean {

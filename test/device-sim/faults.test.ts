@@ -59,6 +59,17 @@ describe('faults still deliver the exact image with our host', () => {
     expect(Number(reporter.ofType('resume')[0]!.offset)).toBeGreaterThan(512);
   });
 
+  it('a reset after the switch to 921600: the host finds the device again at its reset rate and resumes', async () => {
+    // Before the fix in session/push.ts the host kept saying HELLO at 921600 to a device back at
+    // 115200 and gave up with NO_DEVICE.
+    const { stats, reporter, r } = await run({ resetAtOffset: 90_000 }, { baud: 921600 });
+    expect(stats.resets).toBe(1);
+    expect(stats.resumesFromFlash).toBe(1);
+    expect(stats.baudSwitches).toBe(2);
+    expect(r.baud).toBe(921600);
+    expect(Number(reporter.ofType('resume')[0]!.offset)).toBeGreaterThan(512);
+  });
+
   it('is reproducible from the seed', async () => {
     const a = await run({ ber: 1e-5, dropRate: 1e-4, garbageEveryBytes: 9000, seed: 7 });
     const b = await run({ ber: 1e-5, dropRate: 1e-4, garbageEveryBytes: 9000, seed: 7 });
