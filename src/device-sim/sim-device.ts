@@ -55,6 +55,8 @@ export class SimDevice implements Dispatcher {
   efuseSecureVersion: number;
   /** The last unexpected exception inside a handler (a simulator bug); the device keeps running. */
   lastError: unknown;
+  /** The event of the last completed boot (the first one may complete inside the constructor). */
+  lastBoot: Extract<SimEvent, { type: 'boot' }> | undefined;
   private readonly clock: Clock;
   private readonly faults: FaultModel;
   private ram: Ram;
@@ -286,7 +288,8 @@ export class SimDevice implements Dispatcher {
       const run = apps.apps[apps.running];
       const version = run ? apps.slot(apps.running).version : '';
       if (this.opts.bootLog) this.emitRaw(new TextEncoder().encode(bootloaderLog(apps.bootNotes, run && { label: run.label, offset: run.offset, version })));
-      this.event({ type: 'boot', reason, running: run?.label ?? 'none', version, notes: apps.bootNotes });
+      this.lastBoot = { type: 'boot', reason, running: run?.label ?? 'none', version, notes: apps.bootNotes };
+      this.event(this.lastBoot);
       this.checkSettled();
     };
     if (this.opts.timing.bootMs > 0) this.clock.setTimer(this.opts.timing.bootMs, done);

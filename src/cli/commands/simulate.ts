@@ -127,6 +127,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   device.attach(paced);
   const keyName = a.key ?? a['hmac-key'] ?? `${DEMO_KEY_PATH} (TEST KEY)`;
   log(`simulate: ${chipName(device.opts.chipId)} rev ${a['chip-rev']} on ${a.port} at ${a.baud} baud; flash ${a.flash ?? '(in memory)'}; key ${keyName}; Ctrl-C to stop`);
+  if (!device.booting && device.lastBoot) log(`simulate: ${describeEvent(device.lastBoot)}`); // booted in no time
   try {
     await new Promise<void>((resolve, reject) => {
       const stop = (): void => resolve();
