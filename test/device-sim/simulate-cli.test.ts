@@ -4,7 +4,7 @@
  * tampered image fails with the boot slot unchanged, and a reset fault mid-transfer is resumed.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +91,34 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);
     expect(sim.lines.some((l) => /resume at \d+ of 3664 \(session from flash record\)/.test(l))).toBe(true);
   }, 60_000);
+});
+
+describe('ota-uart simulate: bad input gets one clear line and its exit status', () => {
+  async function run(args: string[]): Promise<{ status: number; err: string }> {
+    const { main } = await import('../../src/cli/main.js');
+    let err = '';
+    const status = await main(['simulate', ...args], { stderr: (t) => { err += t; } });
+    return { status, err };
+  }
+
+  it('names a missing port (exit 10), a missing key file (3), an unknown chip (2) and a bad fault option (2)', async () => {
+    expect(await run(['--port', '/nonexistent/tty0'])).toMatchObject({ status: 10, err: expect.stringContaining('/nonexistent/tty0') });
+    expect(await run(['--port', '/dev/null', '--key', '/nonexistent/key.pem'])).toMatchObject({ status: 3, err: expect.stringContaining('/nonexistent/key.pem') });
+    expect(await run(['--port', '/dev/null', '--chip', 'esp99'])).toMatchObject({ status: 2, err: expect.stringContaining('esp99') });
+    expect(await run(['--port', '/dev/null', '--ber', '2'])).toMatchObject({ status: 2, err: expect.stringContaining('"ber"') });
+  });
+
+  it('refuses a flash file that is not a flash image (exit 3), naming it', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ota-sim-bad-'));
+    dirs.push(dir);
+    const odd = join(dir, 'odd.bin');
+    const blank = join(dir, 'blank.bin');
+    writeFileSync(odd, Buffer.alloc(1000));
+    writeFileSync(blank, Buffer.alloc(65536));
+    const a = await run(['--port', '/dev/null', '--flash', odd]);
+    expect(a).toMatchObject({ status: 3, err: expect.stringContaining(odd) });
+    const b = await run(['--port', '/dev/null', '--flash', blank]);
+    expect(b).toMatchObject({ status: 3, err: expect.stringContaining('no valid partition table') });
+    expect(a.err.trim().split('\n')).toHaveLength(1);
+  });
 });

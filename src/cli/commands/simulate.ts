@@ -101,20 +101,20 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
     throw new OtaError('USAGE', (e as Error).message);
   }
   const clock = systemClock;
-  const port = await openSerialTransport(a.port, { baud: a.baud });
-  const paced = pacePort(port, clock);
-  let built;
+  // Everything about the device is checked before the port is opened, so a bad key or flash file
+  // is reported as such and not hidden behind a port error.
+  const { device, flash } = buildSimDevice({
+    keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
+    iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
+    maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
+  }, clock);
+  let paced;
   try {
-    built = buildSimDevice({
-      keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
-      iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
-      maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
-    }, clock);
+    paced = pacePort(await openSerialTransport(a.port, { baud: a.baud }), clock);
   } catch (e) {
-    await paced.close();
+    flash.close();
     throw e;
   }
-  const { device, flash } = built;
   let lastHello = -Infinity;
   device.onEvent((e) => {
     if (e.type === 'hello') {
