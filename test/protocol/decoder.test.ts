@@ -148,6 +148,12 @@ describe('FrameDecoder: noise and recovery', () => {
     expect(d.push(ping)).toEqual([pingFrame]);
   });
 
+  it('the encoder refuses a body longer than MAX_FRAME_ABS (no receiver would accept it)', () => {
+    expect(encodeFrame(0x04, new Uint8Array(MAX_FRAME_ABS - 6)).length).toBeGreaterThan(MAX_FRAME_ABS);
+    expect(() => encodeFrame(0x04, new Uint8Array(MAX_FRAME_ABS - 5))).toThrow(TypeError);
+    expect(() => encodeMessage({ type: 'DATA', offset: 0, data: new Uint8Array(4103) })).toThrow(TypeError);
+  });
+
   it('validates maxFrame', () => {
     expect(() => new FrameDecoder({ maxFrame: MAX_FRAME_ABS + 1 })).toThrow(TypeError);
     expect(() => new FrameDecoder({ maxFrame: 5 })).toThrow(TypeError);
