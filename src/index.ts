@@ -31,6 +31,7 @@ export type {
   PushManyOptions,
   PushTarget,
   DevicePushOptions,
+  DeviceOutcome,
   DeviceRecord,
   StationOptions,
   StationTally,

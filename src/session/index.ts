@@ -1,5 +1,5 @@
 export { push, type PushOptions, type PushResult } from './push.js';
-export { pushMany, pushToTarget, exitStatusOf, type PushManyOptions, type PushTarget, type DevicePushOptions } from './push-many.js';
+export { pushMany, pushToTarget, exitStatusOf, type PushManyOptions, type PushTarget, type DevicePushOptions, type DeviceOutcome } from './push-many.js';
 export { deviceRecord, RecordCollector, type DeviceRecord } from './push-record.js';
 export { runStation, type StationOptions, type StationTally, type StationEvent } from './station.js';
 export { deviceInfo, confirmApp, rollbackApp, rebootDevice, type DeviceCommandOptions, type ConfirmResult } from './device-commands.js';

@@ -7,7 +7,8 @@ import { systemClock } from '../clock.js';
 import type { Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { deviceRecord, RecordCollector, type DeviceRecord } from './push-record.js';
-import { push, type PushOptions } from './push.js';
+import { push, type PushOptions, type PushResult } from './push.js';
+import { OtaError, toOtaError } from '../errors.js';
 
 export interface PushTarget {
   /** Names the port in records and messages ("/dev/ttyUSB0"). */
@@ -17,16 +18,25 @@ export interface PushTarget {
 
 export type DevicePushOptions = Omit<PushOptions, 'open' | 'portLabel' | 'reporter'>;
 
-/** Pushes to one target and always resolves to its record (errors become failed records). */
-export async function pushToTarget(target: PushTarget, o: DevicePushOptions, reporter?: Reporter): Promise<DeviceRecord> {
+export interface DeviceOutcome {
+  record: DeviceRecord;
+  /** The full result of a successful push. */
+  result?: PushResult;
+  /** What ended a failed push. */
+  error?: OtaError;
+}
+
+/** Pushes to one target and always resolves (a failure becomes a failed record). */
+export async function pushToTarget(target: PushTarget, o: DevicePushOptions, reporter?: Reporter): Promise<DeviceOutcome> {
   const clock = o.clock ?? systemClock;
   const collector = new RecordCollector(reporter);
   const t0 = clock.now();
   try {
     const result = await push({ ...o, open: target.open, portLabel: target.port, reporter: collector });
-    return deviceRecord(target.port, { result }, collector, clock.now() - t0, o.imageName);
-  } catch (error) {
-    return deviceRecord(target.port, { error }, collector, clock.now() - t0, o.imageName);
+    return { record: deviceRecord(target.port, { result }, collector, clock.now() - t0, o.imageName), result };
+  } catch (e) {
+    const error = toOtaError(e);
+    return { record: deviceRecord(target.port, { error }, collector, clock.now() - t0, o.imageName), error };
   }
 }
 
@@ -49,7 +59,7 @@ export async function pushMany(o: PushManyOptions): Promise<DeviceRecord[]> {
     while (next < targets.length) {
       const i = next++;
       const t = targets[i]!;
-      const r = await pushToTarget(t, rest, reporterFor?.(t.port));
+      const { record: r } = await pushToTarget(t, rest, reporterFor?.(t.port));
       records[i] = r;
       onRecord?.(r);
     }

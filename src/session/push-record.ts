@@ -26,6 +26,10 @@ export interface DeviceRecord {
   after?: { boot: { slot: string; version: string; secureVersion?: number } };
   durationMs: number;
   bytes?: number;
+  /** Transfer of a successful push: bytes streamed in this run, line rate, effective rate. */
+  bytesSent?: number;
+  baud?: number;
+  bytesPerSecond?: number;
   resumeOffset: number;
   retries: number;
   timeouts: number;
@@ -72,7 +76,7 @@ export function deviceRecord(
     return {
       ...base, ok: true, code: 'OK', exitStatus: 0,
       after: { boot: { slot: r.after.boot.slot, version: r.after.boot.version, secureVersion: r.after.boot.secureVersion } },
-      bytes: r.bytes, resumeOffset: r.resumeOffset, retries: r.retries, timeouts: r.timeouts, crcErrors: r.crcErrors, resyncs: r.resyncs,
+      bytes: r.bytes, bytesSent: r.bytesSent, baud: r.baud, bytesPerSecond: Math.round(r.bytesPerSecond), resumeOffset: r.resumeOffset, retries: r.retries, timeouts: r.timeouts, crcErrors: r.crcErrors, resyncs: r.resyncs,
     };
   }
   const err = toOtaError(outcome.error);

@@ -72,7 +72,7 @@ export async function runStation(o: StationOptions): Promise<StationTally> {
       await clock.sleep(o.settleMs ?? 300);
       st.phase = 'pushing';
       const { listPorts: _l, openPort: _o, pollMs: _p, settleMs: _s, rebootGraceMs: _g, maxDevices: _m, reporter: _r, reporterFor, stop: _st, ...pushOpts } = o;
-      const record = await pushToTarget({ port, open: () => o.openPort(port) }, { ...pushOpts, clock }, reporterFor?.(port));
+      const { record } = await pushToTarget({ port, open: () => o.openPort(port) }, { ...pushOpts, clock }, reporterFor?.(port));
       tally.active--;
       if (record.ok) tally.ok++;
       else tally.failed++;

@@ -7,6 +7,7 @@
  */
 import { FrameDecoder, decodeMessage, encodeMessage, STATUS, MSG, REPLY_BIT, type Message, type PartInfo } from '../../src/protocol/index.js';
 import type { Transport } from '../../src/transport/transport.js';
+import { systemClock, type Clock, type Timer } from '../../src/clock.js';
 
 export interface FakeDeviceOptions {
   runVersion?: string;
@@ -24,6 +25,8 @@ export interface FakeDeviceOptions {
   bootLog?: string;
   rollback?: boolean;
   pendingVerify?: boolean;
+  /** For the baud-switch fallback timer (SPEC §4.3). Default systemClock. */
+  clock?: Clock;
 }
 
 export class FakeDevice {
@@ -44,6 +47,8 @@ export class FakeDevice {
   private t: Transport | undefined;
   private decoder = new FrameDecoder();
   private stored = new Map<number, Uint8Array>();
+  /** Running after a baud switch until a valid frame arrives at the new rate. */
+  private fallback: Timer | undefined;
 
   constructor(o: FakeDeviceOptions = {}) {
     this.o = { runVersion: '1.0.0', window: 16 * 1024, maxFrame: 4112, maxBaud: 3_000_000, ...o };
@@ -98,6 +103,8 @@ export class FakeDevice {
     for (const f of this.decoder.push(b)) {
       const m = decodeMessage(f);
       if (!m) continue;
+      this.fallback?.cancel();
+      this.fallback = undefined;
       this.log.push(m.type);
       this.handle(m);
     }
@@ -119,7 +126,12 @@ export class FakeDevice {
         else {
           this.reply({ type: 'BAUD_ACK', status: STATUS.OK, baud: m.baud });
           const t = this.t!;
-          void t.drain().then(() => t.setBaud(m.baud)).catch(() => {});
+          const old = t.baud;
+          void t.drain().then(async () => {
+            await t.setBaud(m.baud);
+            // no valid frame within 1 s at the new rate: back to the old one (SPEC §4.3)
+            this.fallback = (this.o.clock ?? systemClock).setTimer(1000, () => { void t.setBaud(old).catch(() => {}); });
+          }).catch(() => {});
         }
         break;
       case 'PING':

@@ -23,7 +23,7 @@ export interface Rig {
 
 export function rig(o: { dev?: FakeDeviceOptions; link?: (n: number) => Omit<MemoryLinkOptions, 'clock'>; clock?: FakeClock } = {}): Rig {
   const clock = o.clock ?? new FakeClock();
-  const dev = new FakeDevice(o.dev);
+  const dev = new FakeDevice({ clock, ...o.dev });
   const links: MemoryLink[] = [];
   const open = async (): Promise<Transport> => {
     const l = createMemoryLink({ clock, ...(o.link?.(links.length) ?? {}) });
