@@ -11,10 +11,11 @@ import { inspectCommand } from './inspect.js';
 import { keygenCommand } from './keygen.js';
 import { portsCommand } from './ports.js';
 import { pushCommand } from './push.js';
+import { simulateCommand } from './simulate.js';
 import { stationCommand } from './station.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
 export const commands: CommandModule<any, any>[] = [
   pushCommand, stationCommand, infoCommand, confirmCommand, rollbackCommand, rebootCommand, portsCommand,
-  keygenCommand, encryptCommand, decryptCommand, inspectCommand,
+  keygenCommand, encryptCommand, decryptCommand, inspectCommand, simulateCommand,
 ];
