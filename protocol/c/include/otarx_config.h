@@ -67,7 +67,10 @@
 #define OTARX_COBS_MAX(n) ((n) + ((n) + 253u) / 254u + 1u)
 /** Largest body the device sends: HELLO_ACK with OTARX_MAX_PARTS partitions. */
 #define OTARX_HELLO_ACK_FIXED 133u
-#define OTARX_TX_MAX (2u + OTARX_HELLO_ACK_FIXED + 48u * OTARX_MAX_PARTS + 4u)
+#define OTARX_PART_RECORD 48u
+#define OTARX_TX_MAX (2u + OTARX_HELLO_ACK_FIXED + OTARX_PART_RECORD * OTARX_MAX_PARTS + 4u)
+/** Flash work longer than this is announced with ACK(BUSY) first (SPEC §6.3). */
+#define OTARX_BUSY_THRESHOLD_MS 100u
 
 /** Compile out log messages below this level (0 none, 1 error, 2 warn, 3 info, 4 debug). */
 #ifndef OTARX_LOG_LEVEL
