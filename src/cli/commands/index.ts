@@ -7,6 +7,7 @@ import { decryptCommand } from './decrypt.js';
 import { encryptCommand } from './encrypt.js';
 import { inspectCommand } from './inspect.js';
 import { keygenCommand } from './keygen.js';
+import { simulateCommand } from './simulate.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own argv type
-export const commands: CommandModule<any, any>[] = [keygenCommand, encryptCommand, decryptCommand, inspectCommand];
+export const commands: CommandModule<any, any>[] = [keygenCommand, encryptCommand, decryptCommand, inspectCommand, simulateCommand];
