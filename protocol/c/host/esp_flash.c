@@ -217,6 +217,18 @@ long esp_active_state_for(const esp_layout_t *l, int idx)
     return (long)e[a].state;
 }
 
+int esp_active_index(const esp_layout_t *l)
+{
+    entry_t e[2];
+    int a;
+    if (l->otadata == 0 || l->n_ota == 0) {
+        return -1;
+    }
+    read_entries(l, e);
+    a = active_entry(e);
+    return a < 0 ? -1 : esp_ota_index(l, entry_slot(l, &e[a]));
+}
+
 int esp_set_active_state(const esp_layout_t *l, uint32_t state)
 {
     entry_t e[2];

@@ -67,46 +67,71 @@ void factory_partition_table(uint8_t out[HOST_PT_MAX])
 #define DATA_LEN 0x800u
 #define DESC_AT 0x20u
 
-size_t factory_app(uint8_t *img, size_t cap, const char *version, uint32_t secure_version,
-                   uint16_t chip_id, const char *project)
+size_t app_size(const app_spec_t *spec)
+{
+    uint32_t seg_end = 24u + 8u + SEG0_LEN + 8u + spec->data_len;
+    return seg_end + (15u - seg_end % 16u) + 1u + 32u;
+}
+
+static void fill(uint8_t *p, uint32_t n, uint32_t seed)
+{
+    uint32_t i, x = (seed ^ 0x9E3779B9u) != 0 ? (seed ^ 0x9E3779B9u) : 1u;
+    for (i = 0; i < n; i++) {
+        if (seed == 0) {
+            p[i] = (uint8_t)((7u * i + 3u) & 0xFFu);
+            continue;
+        }
+        if (i % 4u == 0) {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+        }
+        p[i] = (uint8_t)(x >> (8u * (i % 4u)));
+    }
+}
+
+size_t app_build(uint8_t *img, size_t cap, const app_spec_t *spec)
 {
     static const char rodata_text[] = "ESP32 test vector rodata. ";
     uint32_t drom = 0x3c000020u, iram = 0x40380000u, entry = 0x40380404u;
-    uint32_t seg_end = 24u + 8u + SEG0_LEN + 8u + DATA_LEN;
+    uint32_t seg_end = 24u + 8u + SEG0_LEN + 8u + spec->data_len;
     uint32_t csum_at = seg_end + (15u - seg_end % 16u), off, i, w = 0;
-    size_t len = csum_at + 1u + 32u;
+    size_t len = app_size(spec);
     uint8_t *d = img + DESC_AT;
     char elf[80];
-    if (cap < len || strlen(version) > 32 || strlen(project) > 32) {
+    if (cap < len || strlen(spec->version) > 32 || strlen(spec->project) > 32 ||
+        spec->data_len % 16u != 0 || spec->data_len >= 16u * 1024u * 1024u) {
         return 0;
     }
-    if (chip_id == 0) {
+    if (spec->chip_id == 0) {
         drom = 0x3f400020u, iram = 0x40080000u, entry = 0x40080404u;
-    } else if (chip_id == 2) {
+    } else if (spec->chip_id == 2) {
         drom = 0x3f000020u, iram = 0x40020000u, entry = 0x40020404u;
     }
     memset(img, 0, len);
-    /* image header: DIO, 40 MHz, 4 MB; WP pin disabled; hash appended; rev 0 .. 3.99 */
+    /* image header: DIO, 40 MHz, 4 MB; WP pin disabled; hash appended */
     img[0] = 0xE9;
     img[1] = 2;
     img[2] = 0x02;
     img[3] = 0x20;
     put32(img + 4, entry);
     img[8] = 0xEE;
-    put16(img + 12, chip_id);
-    put16(img + 17, 399);
+    put16(img + 12, spec->chip_id);
+    img[14] = (uint8_t)(spec->min_rev / 100u > 255u ? 255u : spec->min_rev / 100u);
+    put16(img + 15, spec->min_rev);
+    put16(img + 17, spec->max_rev);
     img[23] = 1;
     /* segment 0: app description, then the recipe's rodata text */
     put32(img + 24, drom);
     put32(img + 28, SEG0_LEN);
     put32(d, 0xABCD5432u);
-    put32(d + 4, secure_version);
-    memcpy(d + 16, version, strlen(version));
-    memcpy(d + 48, project, strlen(project));
+    put32(d + 4, spec->secure_version);
+    memcpy(d + 16, spec->version, strlen(spec->version));
+    memcpy(d + 48, spec->project, strlen(spec->project));
     memcpy(d + 80, "12:00:00", 8);
     memcpy(d + 96, "Jan  1 2026", 11);
     memcpy(d + 112, "v5.4.1", 6);
-    (void)strcpy(elf, project);
+    (void)strcpy(elf, spec->project);
     (void)strcat(elf, " placeholder ELF");
     digest(MBEDTLS_MD_SHA256, (const uint8_t *)elf, strlen(elf), d + 144);
     put16(d + 176, 0);
@@ -116,21 +141,33 @@ size_t factory_app(uint8_t *img, size_t cap, const char *version, uint32_t secur
     for (i = 0; i < SEG0_LEN - 256u; i++) {
         img[DESC_AT + 256u + i] = (uint8_t)rodata_text[i % (sizeof(rodata_text) - 1u)];
     }
-    /* segment 1: filler (7*i + 3) & 0xff */
+    /* segment 1: filler */
     off = 24u + 8u + SEG0_LEN;
     put32(img + off, iram);
-    put32(img + off + 4u, DATA_LEN);
-    for (i = 0; i < DATA_LEN; i++) {
-        img[off + 8u + i] = (uint8_t)((7u * i + 3u) & 0xFFu);
-    }
+    put32(img + off + 4u, spec->data_len);
+    fill(img + off + 8u, spec->data_len, spec->seed);
     /* checksum: 0xEF xor every segment data byte (folded from 32-bit words) */
     for (i = 24u + 8u; i < 24u + 8u + SEG0_LEN; i += 4u) {
         w ^= get32(img + i);
     }
-    for (i = off + 8u; i < off + 8u + DATA_LEN; i += 4u) {
+    for (i = off + 8u; i < off + 8u + spec->data_len; i += 4u) {
         w ^= get32(img + i);
     }
     img[csum_at] = (uint8_t)(0xEFu ^ w ^ (w >> 8) ^ (w >> 16) ^ (w >> 24));
     digest(MBEDTLS_MD_SHA256, img, csum_at + 1u, img + csum_at + 1u);
     return len;
+}
+
+size_t factory_app(uint8_t *out, size_t cap, const char *version, uint32_t secure_version,
+                   uint16_t chip_id, const char *project)
+{
+    app_spec_t spec;
+    memset(&spec, 0, sizeof(spec));
+    spec.version = version;
+    spec.project = project;
+    spec.secure_version = secure_version;
+    spec.chip_id = chip_id;
+    spec.max_rev = 399;
+    spec.data_len = DATA_LEN;
+    return app_build(out, cap, &spec);
 }

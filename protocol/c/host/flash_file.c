@@ -124,21 +124,44 @@ int flash_rewrite(flash_file_t *f, uint32_t addr, const uint8_t *buf, size_t len
     return flash_program(f, addr, buf, len);
 }
 
+/* the factory layout (flash-image.ts createFlashImage) into mem[0, size) */
+static size_t factory_image(uint8_t *mem, uint32_t size, uint16_t chip_id, const char *version)
+{
+    uint8_t pt[HOST_PT_MAX];
+    if (size < 0x310000u) {
+        return 0;
+    }
+    memset(mem, 0xFF, size);
+    factory_partition_table(pt);
+    memcpy(mem + HOST_PT_OFFSET, pt, sizeof(pt));
+    return factory_app(mem + 0x10000u, 0x100000u, version, 0, chip_id, "ota-uart-sim-factory");
+}
+
+int flash_open_memory(flash_file_t *f, uint32_t size, uint16_t chip_id, const char *version)
+{
+    memset(f, 0, sizeof(*f));
+    f->fd = -1;
+    f->size = size;
+    f->mem = malloc(size);
+    if (f->mem == NULL || factory_image(f->mem, size, chip_id, version) == 0) {
+        free(f->mem);
+        f->mem = NULL;
+        return -1;
+    }
+    return 0;
+}
+
 static int create_factory(const char *path, uint16_t chip_id, const char *version, char *err,
                           size_t err_len)
 {
     uint8_t *img = malloc(DEFAULT_SIZE);
-    uint8_t pt[HOST_PT_MAX];
     size_t n;
     FILE *fp;
     if (img == NULL) {
         snprintf(err, err_len, "out of memory");
         return -1;
     }
-    memset(img, 0xFF, DEFAULT_SIZE);
-    factory_partition_table(pt);
-    memcpy(img + HOST_PT_OFFSET, pt, sizeof(pt));
-    n = factory_app(img + 0x10000u, 0x100000u, version, 0, chip_id, "ota-uart-sim-factory");
+    n = factory_image(img, DEFAULT_SIZE, chip_id, version);
     fp = n == 0 ? NULL : fopen(path, "wbx");
     if (fp == NULL || fwrite(img, 1, DEFAULT_SIZE, fp) != DEFAULT_SIZE || fclose(fp) != 0) {
         snprintf(err, err_len, "cannot create flash file %s: %s", path, strerror(errno));

@@ -42,6 +42,8 @@ struct flash_file {
  *  Returns 0, or -1 with a message in err. */
 int flash_open(flash_file_t *f, const char *path, uint16_t chip_id, const char *factory_version,
                char *err, size_t err_len);
+/** A fresh factory flash of `size` bytes in memory only (no file). */
+int flash_open_memory(flash_file_t *f, uint32_t size, uint16_t chip_id, const char *factory_version);
 void flash_close(flash_file_t *f);
 int flash_read(const flash_file_t *f, uint32_t addr, uint8_t *buf, size_t len);
 /** Erase whole sectors (64 KiB blocks where aligned). */
@@ -55,8 +57,20 @@ uint32_t flash_erase_us(const flash_timing_t *t, uint32_t addr, uint32_t len);
 uint32_t flash_program_us(const flash_timing_t *t, uint32_t addr, uint32_t len);
 
 /* ---- factory.c: the fresh flash image ---- */
-/** App image bytes as src/image/build-app.ts buildAppImage() writes them with default size;
- *  returns the length (3152) or 0 if out is too small. */
+/** What an app image is built from (src/image/build-app.ts BuildAppOptions). */
+typedef struct {
+    const char *version, *project;
+    uint32_t secure_version;
+    uint16_t chip_id, min_rev, max_rev;
+    uint32_t data_len;  /* filler segment bytes, multiple of 16 (0x800: the recipe's default) */
+    uint32_t seed;      /* 0: the recipe's (7*i + 3) filler; else a deterministic other one */
+} app_spec_t;
+/** Size of the image app_build makes for `spec`. */
+size_t app_size(const app_spec_t *spec);
+/** App image bytes as buildAppImage() writes them (default size: byte-identical); returns the
+ *  length or 0 if out is too small or a field does not fit. */
+size_t app_build(uint8_t *out, size_t cap, const app_spec_t *spec);
+/** The factory app of a fresh flash (buildAppImage for createFlashImage). */
 size_t factory_app(uint8_t *out, size_t cap, const char *version, uint32_t secure_version,
                    uint16_t chip_id, const char *project);
 /** The two-OTA partition table (0xC00 bytes) as gen_esp32part.py writes it. */
@@ -97,6 +111,8 @@ void esp_inspect(const esp_layout_t *l, int idx, const boot_cfg_t *cfg, otarx_pa
 int esp_set_boot(const esp_layout_t *l, int idx, int rollback);
 /** State of the active otadata entry if it selects app slot idx, else -1. */
 long esp_active_state_for(const esp_layout_t *l, int idx);
+/** App slot the active otadata entry selects (-1: none). */
+int esp_active_index(const esp_layout_t *l);
 /** Rewrite the state of the active entry. */
 int esp_set_active_state(const esp_layout_t *l, uint32_t state);
 

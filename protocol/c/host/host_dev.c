@@ -18,7 +18,6 @@
 
 #include "host_dev.h"
 
-#define OTARX_TRY_HOST(e) do { int rc_ = (e); if (rc_ != OTARX_OK) return rc_; } while (0)
 
 /* ---- faults ---- */
 
@@ -56,6 +55,11 @@ size_t host_faults(host_dev_t *d, uint8_t *buf, size_t n)
 }
 
 /* ---- serial port ---- */
+
+static const char k_garbage[] =
+    "W (123456) wifi: sta is connecting, return error\r\nI (123457) ota_uart: still here\r\n";
+
+static int write_all(host_dev_t *d, const uint8_t *p, size_t n);
 
 static speed_t speed_of(uint32_t baud)
 {
@@ -125,6 +129,13 @@ int host_uart_pump(host_dev_t *d, uint32_t keep)
             return (n < 0 && errno != EAGAIN && errno != EIO) ? -1 : total;
         }
         m = host_faults(d, buf, (size_t)n);
+        d->rx_bytes += (uint32_t)n;
+        if (d->garbage_every != 0 && d->rx_bytes >= d->next_garbage) {
+            /* the firmware logs something on the same UART (no 0x00 in text) */
+            d->next_garbage = d->rx_bytes + d->garbage_every;
+            d->garbage_bursts++;
+            (void)write_all(d, (const uint8_t *)k_garbage, sizeof(k_garbage) - 1u);
+        }
         for (i = 0; i < m; i++) {
             if (keep == 0 || d->rxq_len >= RXQ_SIZE) {
                 d->overruns++;
@@ -183,15 +194,15 @@ static int write_all(host_dev_t *d, const uint8_t *p, size_t n)
 static int uart_write(void *user, const uint8_t *buf, size_t len)
 {
     host_dev_t *d = (host_dev_t *)user;
-    uint8_t tmp[256];
-    while (len > 0) {
-        size_t take = len < sizeof(tmp) ? len : sizeof(tmp);
-        memcpy(tmp, buf, take);
-        OTARX_TRY_HOST(write_all(d, tmp, host_faults(d, tmp, take)));
-        buf += take;
-        len -= take;
+    if (d->tx != NULL) {
+        return d->tx(d->tx_user, buf, len);
     }
-    return OTARX_OK;
+    return write_all(d, buf, len);
+}
+
+int host_uart_emit(host_dev_t *d, const char *text)
+{
+    return uart_write(d, (const uint8_t *)text, strlen(text));
 }
 
 static uint32_t now_ms(void *user)
@@ -221,9 +232,42 @@ static int random_bytes(void *user, uint8_t *buf, size_t len)
 
 /* ---- device state ---- */
 
-void host_dev_boot(host_dev_t *d)
+void host_dev_boot(host_dev_t *d, const char *reason)
 {
+    char line[200];
+    otarx_part_t run;
+    if (d->boot_log) {
+        /* what an ESP32 prints on UART0 after a reset (as src/device-sim/boot-log.ts) */
+        snprintf(line, sizeof(line),
+                 "ets Jun  8 2016 00:22:57\r\n\r\nrst:%s,boot:0x13 (SPI_FAST_FLASH_BOOT)\r\n"
+                 "configsip: 0, SPIWP:0xee\r\nmode:DIO, clock div:2\r\n"
+                 "load:0x3fff0030,len:7112\r\nentry 0x40080400\r\n",
+                 strcmp(reason, "power-on") == 0 ? "0x1 (POWERON_RESET)" : "0xc (SW_CPU_RESET)");
+        (void)host_uart_emit(d, line);
+    }
     d->running = esp_bootloader(&d->layout, &d->boot, 0);
+    memset(&run, 0, sizeof(run));
+    if (d->running >= 0) {
+        esp_inspect(&d->layout, d->running, &d->boot, &run);
+    }
+    if (d->boot_log) {
+        if (d->running >= 0) {
+            snprintf(line, sizeof(line),
+                     "I (52) boot: Loaded app from partition at offset 0x%lx (%s)\r\n"
+                     "I (250) app_init: App version:      %.32s\r\n"
+                     "I (260) ota_uart: receiver listening\r\n",
+                     (unsigned long)d->layout.apps[d->running].offset,
+                     d->layout.apps[d->running].label, run.version);
+        } else {
+            snprintf(line, sizeof(line),
+                     "E (60) boot: No bootable app partitions in the partition table\r\n");
+        }
+        (void)host_uart_emit(d, line);
+    }
+    if (d->verbose) {
+        fprintf(stderr, "ota-uart-rx: boot (%s): running %.32s from %s\n", reason, run.version,
+                d->running < 0 ? "nothing" : d->layout.apps[d->running].label);
+    }
 }
 
 /* The next OTA slot after the running one that is neither running nor set to boot (SPEC §6.1;
@@ -231,7 +275,7 @@ void host_dev_boot(host_dev_t *d)
 static int target_slot(const host_dev_t *d, int boot)
 {
     const esp_layout_t *l = &d->layout;
-    int k0 = 0, i;
+    int k0 = 0, i, active = esp_active_index(l);
     if (l->n_ota == 0) {
         return -1;
     }
@@ -240,7 +284,7 @@ static int target_slot(const host_dev_t *d, int boot)
     }
     for (i = 0; i < l->n_ota; i++) {
         int idx = esp_ota_index(l, (k0 + i) % l->n_ota);
-        if (idx >= 0 && idx != d->running && idx != boot) {
+        if (idx >= 0 && idx != d->running && idx != boot && idx != active) {
             return idx;
         }
     }
@@ -256,7 +300,7 @@ static int get_info(void *user, otarx_dev_info_t *info)
     info->chip_rev = d->boot.chip_rev;
     info->flags = (uint8_t)((d->boot.rollback ? OTARX_DEV_ROLLBACK : 0) |
                             (d->boot.anti_rollback ? OTARX_DEV_ANTI_ROLLBACK : 0) |
-                            (d->iram_uart ? OTARX_DEV_IRAM_UART : 0));
+                            (d->iram_uart || d->grant_freely ? OTARX_DEV_IRAM_UART : 0));
     if (d->boot.rollback && esp_active_state_for(&d->layout, d->running) == OTARX_STATE_PENDING) {
         info->flags |= OTARX_DEV_PENDING;
     }
@@ -266,7 +310,7 @@ static int get_info(void *user, otarx_dev_info_t *info)
     info->nparts = (uint8_t)d->layout.napps;
     info->running = d->running < 0 ? OTARX_PART_NONE : (uint8_t)d->running;
     info->boot = boot < 0 ? OTARX_PART_NONE : (uint8_t)boot;
-    info->target = target < 0 ? OTARX_PART_NONE : (uint8_t)target;
+    info->target = target < 0 || d->running < 0 ? OTARX_PART_NONE : (uint8_t)target;
     return OTARX_OK;
 }
 
@@ -369,7 +413,7 @@ static int rollback(void *user)
             continue;
         }
         esp_inspect(&d->layout, i, &d->boot, &p);
-        other |= p.valid;
+        other |= p.valid && p.state != OTARX_STATE_INVALID && p.state != OTARX_STATE_ABORTED;
     }
     if (!other) {
         return OTARX_BAD_STATE;
@@ -378,22 +422,25 @@ static int rollback(void *user)
                                                                        : OTARX_FLASH_ERROR;
 }
 
+static int set_baud(void *user, uint32_t baud);
+
 static void reboot(void *user)
 {
     host_dev_t *d = (host_dev_t *)user;
-    (void)tcdrain(d->fd);
-    d->reboots++;
-    host_dev_boot(d);
-    if (d->verbose) {
-        fprintf(stderr, "ota-uart-rx: reset; running %s\n",
-                d->running < 0 ? "nothing" : d->layout.apps[d->running].label);
+    if (d->fd >= 0) {
+        (void)tcdrain(d->fd);
     }
+    d->reboots++;
+    if (d->baud != d->initial_baud && set_baud(d, d->initial_baud) != OTARX_OK) {
+        fprintf(stderr, "ota-uart-rx: cannot return to %lu baud\n", (unsigned long)d->initial_baud);
+    }
+    host_dev_boot(d, "reboot");
 }
 
 static int set_baud(void *user, uint32_t baud)
 {
     host_dev_t *d = (host_dev_t *)user;
-    if (host_uart_set_baud(d->fd, baud) != 0) {
+    if (d->fd >= 0 && host_uart_set_baud(d->fd, baud) != 0) {
         return OTARX_ERR_IO;
     }
     d->baud = baud;
@@ -411,6 +458,8 @@ static uint32_t work_ms(void *user, otarx_work_t work, uint32_t bytes)
         return (flash_program_us(t, 0, bytes) + 999u) / 1000u;
     case OTARX_WORK_READ:
         return t->page_program_us == 0 ? 0 : bytes / 4096u + 1u;
+    case OTARX_WORK_UNWRAP:
+        return 0; /* done at host speed here */
     }
     return 0;
 }

@@ -27,7 +27,7 @@
 typedef struct {
     const char *port, *key, *hmac_key, *flash, *factory_version;
     uint16_t max_frame;
-    uint32_t window;
+    uint32_t window, record_every;
     int create_only;
 } args_t;
 
@@ -42,24 +42,37 @@ static void on_signal(int sig)
 static void usage(FILE *out)
 {
     fputs("usage: ota-uart-rx --port PATH (--key RSA.pem | --hmac-key KEY.bin) [options]\n"
-          "  --flash FILE          flash image (created with a factory app if missing;\n"
-          "                        without it the flash lives in memory)\n"
-          "  --chip NAME|ID        chip to be (default esp32)\n"
-          "  --chip-rev N          major*100+minor (default 100 = v1.0)\n"
-          "  --baud N              initial line rate (default 115200)\n"
-          "  --max-baud N          highest rate accepted in BAUD (default 3000000; 0: none)\n"
-          "  --no-iram-uart        UART input is lost during flash work (credit is planned)\n"
-          "  --flash-timing T      instant | esp32 (erase/program times; default instant)\n"
-          "  --no-rollback         otadata without rollback states\n"
-          "  --anti-rollback       check secure_version against --efuse-secure-version N\n"
-          "  --ber RATE            bit error rate on both directions (e.g. 1e-5)\n"
-          "  --drop RATE           probability of losing each byte\n"
-          "  --seed N              fault generator seed\n"
-          "  --crash-at OFFSET     exit abruptly once next_offset reaches OFFSET (power cut)\n"
-          "  --max-frame N, --window N   receive limits\n"
-          "  --factory-version V   version of the factory app of a new flash file\n"
-          "  --create-flash-only   create the flash file and exit\n"
-          "  -v, --verbose         log sessions (twice: debug)\n",
+          "The ota-uart C receiver as a simulated ESP32 on a serial port or pty (options as\n"
+          "`ota-uart simulate`).\n"
+          "  --flash FILE            flash image (4 MiB, created with a factory app if missing;\n"
+          "                          kept between runs: kill -9 and restart is a power cycle)\n"
+          "  --chip NAME|ID          chip to be (default esp32)\n"
+          "  --chip-rev N            major*100+minor (default 300 = v3.0)\n"
+          "  --flash-timing T        esp32 (datasheet erase/program times, default) | instant\n"
+          "  --no-iram-uart          UART input is lost during flash work (credit is planned)\n"
+          "  --baud N                line rate after reset (default 115200)\n"
+          "  --max-baud N            highest rate accepted in BAUD (default 3000000; 0: none)\n"
+          "  --rollback              app rollback enabled (new apps boot PENDING_VERIFY)\n"
+          "  --anti-rollback         anti-rollback by secure_version (eFuse)\n"
+          "  --efuse-secure-version N  eFuse secure_version at start (default 0)\n"
+          "  --no-boot-log           do not print the ESP32 boot log on resets\n"
+          "Faults:\n"
+          "  --ber RATE              bit error rate on received bytes\n"
+          "  --drop RATE             probability that a received byte is lost\n"
+          "  --garbage N             send a burst of log text to the host every N received bytes\n"
+          "  --stall-ms MS           stop reading for MS ... --stall-every N  ... every N bytes\n"
+          "  --reset-at OFFSET       power-cycle once when the transfer reaches OFFSET\n"
+          "  --crash-at OFFSET       exit at once when it reaches OFFSET (a power cut; restart\n"
+          "                          on the same --flash to resume)\n"
+          "  --seed N                seed of the fault injection\n"
+          "Other:\n"
+          "  --max-frame N, --window N   receive limits (default 4112, 16384)\n"
+          "  --record-every BYTES    durable record interval (default 1: after every write)\n"
+          "  --factory-version V     version of the factory app of a new flash file\n"
+          "  --create-flash-only     create the flash file and exit\n"
+          "  -v, --verbose           log sessions (twice: debug)\n"
+          "Exit status: 0 stopped, 2 usage, 3 port or flash file problem, 5 unusable key,\n"
+          "9 --crash-at fired.\n",
           out);
 }
 
@@ -119,13 +132,14 @@ static int parse_args(int argc, char **argv, args_t *a, host_dev_t *d)
     double x;
     for (i = 1; i < argc; i++) {
         const char *o = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define IS(name) (strcmp(o, name) == 0)
 #define VALUE(lo, hi) do { if (num(o, v, (lo), (hi), &x) != 0) return -1; i++; } while (0)
-        if (strcmp(o, "--port") == 0 && v) { a->port = v; i++; }
-        else if (strcmp(o, "--key") == 0 && v) { a->key = v; i++; }
-        else if (strcmp(o, "--hmac-key") == 0 && v) { a->hmac_key = v; i++; }
-        else if (strcmp(o, "--flash") == 0 && v) { a->flash = v; i++; }
-        else if (strcmp(o, "--factory-version") == 0 && v) { a->factory_version = v; i++; }
-        else if (strcmp(o, "--chip") == 0) {
+        if (IS("--port") && v) { a->port = v; i++; }
+        else if ((IS("--key") || IS("-k")) && v) { a->key = v; i++; }
+        else if (IS("--hmac-key") && v) { a->hmac_key = v; i++; }
+        else if (IS("--flash") && v) { a->flash = v; i++; }
+        else if (IS("--factory-version") && v) { a->factory_version = v; i++; }
+        else if (IS("--chip")) {
             if (v == NULL || parse_chip(v, &d->boot.chip_id) != 0) {
                 fprintf(stderr, "ota-uart-rx: unknown chip '%s' (esp32, esp32c3, ... or an id)\n",
                         v ? v : "");
@@ -133,40 +147,60 @@ static int parse_args(int argc, char **argv, args_t *a, host_dev_t *d)
             }
             i++;
         }
-        else if (strcmp(o, "--chip-rev") == 0) { VALUE(0, 65535); d->boot.chip_rev = (uint16_t)x; }
-        else if (strcmp(o, "--baud") == 0) { VALUE(300, 4000000); d->baud = (uint32_t)x; }
-        else if (strcmp(o, "--max-baud") == 0) { VALUE(0, 4000000); d->max_baud = (uint32_t)x; }
-        else if (strcmp(o, "--no-iram-uart") == 0) { d->iram_uart = 0; }
-        else if (strcmp(o, "--no-rollback") == 0) { d->boot.rollback = 0; }
-        else if (strcmp(o, "--anti-rollback") == 0) { d->boot.anti_rollback = 1; }
-        else if (strcmp(o, "--efuse-secure-version") == 0) {
-            VALUE(0, 4294967295.0);
-            d->boot.efuse_secure_version = (uint32_t)x;
+        else if (IS("--chip-rev")) { VALUE(0, 65535); d->boot.chip_rev = (uint16_t)x; }
+        else if (IS("--baud") || IS("-b")) { VALUE(OTARX_MIN_BAUD, 4000000); d->baud = (uint32_t)x; }
+        else if (IS("--max-baud")) { VALUE(0, 4000000); d->max_baud = (uint32_t)x; }
+        else if (IS("--no-iram-uart") || IS("--iram-uart=false")) { d->iram_uart = 0; }
+        else if (IS("--iram-uart")) { d->iram_uart = 1; }
+        else if (IS("--grant-freely")) { d->grant_freely = 1; } /* test only: see host_dev.h */
+        else if (IS("--rollback")) { d->boot.rollback = 1; }
+        else if (IS("--no-rollback")) { d->boot.rollback = 0; }
+        else if (IS("--anti-rollback")) { d->boot.anti_rollback = 1; }
+        else if (IS("--no-anti-rollback")) { d->boot.anti_rollback = 0; }
+        else if (IS("--efuse-secure-version")) { VALUE(0, 4294967295.0); d->boot.efuse_secure_version = (uint32_t)x; }
+        else if (IS("--boot-log")) { d->boot_log = 1; }
+        else if (IS("--no-boot-log")) { d->boot_log = 0; }
+        else if (IS("--flash-timing") && v && strcmp(v, "instant") == 0) {
+            memset(&d->flash.timing, 0, sizeof(d->flash.timing));
+            i++;
         }
-        else if (strcmp(o, "--flash-timing") == 0 && v && strcmp(v, "instant") == 0) { i++; }
-        else if (strcmp(o, "--flash-timing") == 0 && v && strcmp(v, "esp32") == 0) {
+        else if (IS("--flash-timing") && v && strcmp(v, "esp32") == 0) {
             d->flash.timing.sector_erase_us = 45000;
             d->flash.timing.block_erase_us = 150000;
             d->flash.timing.page_program_us = 700;
             i++;
         }
-        else if (strcmp(o, "--ber") == 0) { VALUE(0, 0.5); d->ber = x; }
-        else if (strcmp(o, "--drop") == 0) { VALUE(0, 0.5); d->drop = x; }
-        else if (strcmp(o, "--seed") == 0) { VALUE(0, 4294967295.0); d->rng = (uint64_t)x * 2654435761u + 1u; }
-        else if (strcmp(o, "--crash-at") == 0) { VALUE(1, 4294967295.0); d->crash_at = (uint32_t)x; }
-        else if (strcmp(o, "--max-frame") == 0) { VALUE(OTARX_MIN_MAX_FRAME, OTARX_MAX_FRAME); a->max_frame = (uint16_t)x; }
-        else if (strcmp(o, "--window") == 0) { VALUE(16, OTARX_WINDOW); a->window = (uint32_t)x; }
-        else if (strcmp(o, "--create-flash-only") == 0) { a->create_only = 1; }
-        else if (strcmp(o, "-v") == 0 || strcmp(o, "--verbose") == 0) { d->verbose++; }
-        else if (strcmp(o, "-h") == 0 || strcmp(o, "--help") == 0) { usage(stdout); exit(0); }
+        else if (IS("--ber")) { VALUE(0, 0.5); d->ber = x; }
+        else if (IS("--drop")) { VALUE(0, 0.5); d->drop = x; }
+        else if (IS("--garbage")) { VALUE(1, 4294967295.0); d->garbage_every = d->next_garbage = (uint32_t)x; }
+        else if (IS("--stall-ms")) { VALUE(0, 60000); d->stall_ms = (uint32_t)x; }
+        else if (IS("--stall-every")) { VALUE(1, 4294967295.0); d->stall_every = (uint32_t)x; }
+        else if (IS("--seed")) { VALUE(0, 4294967295.0); d->rng = (uint64_t)x * 2654435761u + 1u; }
+        else if (IS("--reset-at")) { VALUE(513, 4294967295.0); d->reset_at = (uint32_t)x; }
+        else if (IS("--crash-at")) { VALUE(513, 4294967295.0); d->crash_at = (uint32_t)x; }
+        else if (IS("--max-frame")) { VALUE(OTARX_MIN_MAX_FRAME, OTARX_MAX_FRAME); a->max_frame = (uint16_t)x; }
+        else if (IS("--window")) { VALUE(16, OTARX_WINDOW); a->window = (uint32_t)x; }
+        else if (IS("--record-every")) { VALUE(1, OTARX_DURABLE_INTERVAL); a->record_every = (uint32_t)x; }
+        else if (IS("--create-flash-only")) { a->create_only = 1; }
+        else if (IS("-v") || IS("--verbose")) { d->verbose++; }
+        else if (IS("-h") || IS("--help")) { usage(stdout); exit(0); }
         else {
             fprintf(stderr, "ota-uart-rx: unknown or incomplete option '%s'\n", o);
             return -1;
         }
 #undef VALUE
+#undef IS
     }
+    if (d->stall_ms != 0 && d->stall_every == 0) {
+        d->stall_every = 65536; /* as the simulator */
+    }
+    d->next_stall = d->stall_every;
     if (a->create_only) {
-        return a->flash != NULL ? 0 : (fprintf(stderr, "ota-uart-rx: --create-flash-only needs --flash FILE\n"), -1);
+        if (a->flash == NULL) {
+            fprintf(stderr, "ota-uart-rx: --create-flash-only needs --flash FILE\n");
+            return -1;
+        }
+        return 0;
     }
     if (a->port == NULL || (a->key == NULL) == (a->hmac_key == NULL)) {
         fprintf(stderr, "ota-uart-rx: need --port and exactly one of --key / --hmac-key\n");
@@ -218,6 +252,15 @@ static void flash_hook(void *user, uint32_t us)
     }
 }
 
+static void sleep_ms(uint32_t ms)
+{
+    struct timespec ts;
+    ts.tv_sec = ms / 1000u;
+    ts.tv_nsec = (long)(ms % 1000u) * 1000000L;
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 static int run(host_dev_t *d, otarx_ctx_t *ctx)
 {
     uint8_t buf[1024];
@@ -230,7 +273,7 @@ static int run(host_dev_t *d, otarx_ctx_t *ctx)
             p.fd = d->fd;
             p.events = POLLIN;
             if (poll(&p, 1, 20) > 0 && (p.revents & POLLHUP) && !(p.revents & POLLIN)) {
-                usleep(20000); /* pty with nobody on the other side yet */
+                sleep_ms(20); /* pty with nobody on the other side yet */
             }
             if (host_uart_pump(d, RXQ_SIZE) < 0) {
                 fprintf(stderr, "ota-uart-rx: reading the port failed: %s\n", strerror(errno));
@@ -238,10 +281,28 @@ static int run(host_dev_t *d, otarx_ctx_t *ctx)
             }
         }
         otarx_poll(ctx, host_ops.now_ms(d));
+        if (d->stall_every != 0 && d->rx_bytes >= d->next_stall) {
+            /* the firmware task is busy elsewhere; the UART driver keeps buffering */
+            d->next_stall = d->rx_bytes + d->stall_every;
+            d->stalls++;
+            sleep_ms(d->stall_ms);
+        }
         if (d->crash_at != 0 && otarx_session_offset(ctx) >= d->crash_at) {
             fprintf(stderr, "ota-uart-rx: --crash-at %lu: power cut at offset %lu\n",
                     (unsigned long)d->crash_at, (unsigned long)otarx_session_offset(ctx));
             _exit(9);
+        }
+        if (d->reset_at != 0 && otarx_session_offset(ctx) >= d->reset_at) {
+            /* a power cycle in place: RAM (session, queue, line rate) lost, flash kept */
+            fprintf(stderr, "ota-uart-rx: --reset-at %lu: power cycle at offset %lu\n",
+                    (unsigned long)d->reset_at, (unsigned long)otarx_session_offset(ctx));
+            d->reset_at = 0;
+            d->rxq_len = 0;
+            otarx_reset(ctx);
+            if (d->baud != d->initial_baud && host_ops.set_baud(d, d->initial_baud) != OTARX_OK) {
+                return EXIT_IO;
+            }
+            host_dev_boot(d, "power-on");
         }
     }
     return 0;
@@ -263,8 +324,14 @@ int main(int argc, char **argv)
     dev.iram_uart = 1;
     dev.baud = 115200;
     dev.max_baud = 3000000;
-    dev.boot.chip_rev = 100;
-    dev.boot.rollback = 1;
+    dev.boot.chip_rev = 300;
+    dev.boot_log = 1;
+    dev.flash.timing.sector_erase_us = 45000; /* --flash-timing esp32 */
+    dev.flash.timing.block_erase_us = 150000;
+    dev.flash.timing.page_program_us = 700;
+    a.max_frame = 4112 <= OTARX_MAX_FRAME ? 4112 : OTARX_MAX_FRAME;
+    a.window = 16384 <= OTARX_WINDOW ? 16384 : OTARX_WINDOW;
+    a.record_every = 1;
     dev.rng = 0x9E3779B97F4A7C15ull;
     dev.fd = -1;
     if (parse_args(argc, argv, &a, &dev) != 0) {
@@ -306,7 +373,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ota-uart-rx: flash file %s: %s\n", a.flash ? a.flash : "(memory)", err);
         return EXIT_IO;
     }
-    host_dev_boot(&dev);
+    dev.initial_baud = dev.baud;
     kbuf = read_file(a.key ? a.key : a.hmac_key, &klen, 16384);
     if (kbuf == NULL) {
         fprintf(stderr, "ota-uart-rx: cannot read key file %s: %s\n", a.key ? a.key : a.hmac_key,
@@ -331,6 +398,7 @@ int main(int argc, char **argv)
     }
     limits.max_frame = a.max_frame;
     limits.window = a.window;
+    limits.record_interval = a.record_every;
     rc = otarx_init(&ctx, &host_ops, &dev, &key, &limits);
     if (rc != OTARX_OK) {
         fprintf(stderr, "ota-uart-rx: %s\n",
@@ -341,6 +409,7 @@ int main(int argc, char **argv)
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
     signal(SIGPIPE, SIG_IGN);
+    host_dev_boot(&dev, "power-on");
     {
         otarx_part_t run;
         memset(&run, 0, sizeof(run));

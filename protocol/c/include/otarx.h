@@ -75,7 +75,12 @@ typedef struct {
 } otarx_record_t;
 
 /** Kinds of flash work, for ops->work_ms. */
-typedef enum { OTARX_WORK_ERASE = 0, OTARX_WORK_WRITE = 1, OTARX_WORK_READ = 2 } otarx_work_t;
+typedef enum {
+    OTARX_WORK_ERASE = 0,  /**< erasing `bytes` of flash (64 KiB blocks where aligned) */
+    OTARX_WORK_WRITE = 1,  /**< programming `bytes` */
+    OTARX_WORK_READ = 2,   /**< reading back and hashing/encrypting `bytes` (verify, resume) */
+    OTARX_WORK_UNWRAP = 3  /**< the key unwrap (bytes = 0) */
+} otarx_work_t;
 
 /**
  * Platform table. Every function returns OTARX_OK or an otarx_err_t unless noted; `user` is
@@ -139,6 +144,7 @@ typedef struct {
 /** Session counters. */
 typedef struct {
     uint32_t data_frames;
+    uint32_t consumed;      /**< chunks decrypted in order */
     uint32_t duplicates;
     uint32_t out_of_order;
     uint32_t bad_data;      /**< DATA answered BAD_REQUEST */
@@ -159,8 +165,11 @@ typedef struct {
 
 /** Runtime limits (within the compile-time buffers). Zero fields take the defaults. */
 typedef struct {
-    uint16_t max_frame; /**< largest frame body accepted, [640, OTARX_MAX_FRAME] */
-    uint32_t window;    /**< receive window in bytes, multiple of 16, <= OTARX_WINDOW */
+    uint16_t max_frame;       /**< largest frame body accepted, [640, OTARX_MAX_FRAME] */
+    uint32_t window;          /**< receive window in bytes, multiple of 16, <= OTARX_WINDOW */
+    uint32_t record_interval; /**< store the durable record after this many plaintext bytes
+                                   (default and maximum OTARX_DURABLE_INTERVAL; 1: after every
+                                   write) */
 } otarx_limits_t;
 
 /* Internal decoder state; members are private (leading underscore). */
@@ -187,6 +196,7 @@ typedef struct {
     const otarx_ops_t *_ops;
     void *_user;
     uint32_t _window;
+    uint32_t _rec_interval;
     otarx_decoder_t _rx;
     otarx_frame_stats_t _fstats;
     otarx_session_stats_t _sstats;

@@ -15,30 +15,42 @@
 #define MMU_PAGE 0x10000u
 
 int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len,
-                          int allow_downgrade)
+                          int allow_downgrade, uint32_t *detail)
 {
     otarx_dev_info_t dev;
     otarx_part_t run;
     uint16_t rmin, rmax;
     memset(&dev, 0, sizeof(dev));
     memset(&run, 0, sizeof(run));
-    if (head_len < OTARX_APP_PREFIX || head[0] != APP_MAGIC ||
-        otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
+    *detail = 0;
+    /* NOT_APP details are the failed check's offset, as the app image parser reports it */
+    if (head_len >= 1u && head[0] != APP_MAGIC) {
+        return OTARX_NOT_APP;
+    }
+    if (head_len < OTARX_APP_PREFIX) {
+        *detail = (uint32_t)head_len;
+        return OTARX_NOT_APP;
+    }
+    if (otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
+        *detail = DESC_AT;
         return OTARX_NOT_APP;
     }
     if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
         return OTARX_FLASH_ERROR;
     }
     if (otarx_get16(&head[12]) != dev.chip_id) {
+        *detail = otarx_get16(&head[12]);
         return OTARX_WRONG_CHIP;
     }
     rmin = otarx_get16(&head[15]);
     rmax = otarx_get16(&head[17]);
     if (dev.chip_rev < rmin || (rmax != 0 && rmax != 0xFFFFu && dev.chip_rev > rmax)) {
+        *detail = dev.chip_rev;
         return OTARX_CHIP_REV;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) &&
         otarx_get32(&head[DESC_AT + 4u]) < dev.efuse_secure_version) {
+        *detail = otarx_get32(&head[DESC_AT + 4u]);
         return OTARX_SECURE_VERSION;
     }
     if (!allow_downgrade && dev.running < dev.nparts) {

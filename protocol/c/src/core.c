@@ -52,6 +52,7 @@ int otarx_init(otarx_ctx_t *ctx, const otarx_ops_t *ops, void *user, const otarx
                const otarx_limits_t *limits)
 {
     uint32_t max_frame = OTARX_MAX_FRAME, window = OTARX_WINDOW;
+    uint32_t rec_interval = OTARX_DURABLE_INTERVAL;
     int rc;
     if (ctx == NULL || ops == NULL || key == NULL || ops->uart_write == NULL ||
         ops->now_ms == NULL || ops->random == NULL || ops->get_info == NULL ||
@@ -62,15 +63,18 @@ int otarx_init(otarx_ctx_t *ctx, const otarx_ops_t *ops, void *user, const otarx
     if (limits != NULL) {
         max_frame = limits->max_frame != 0 ? limits->max_frame : max_frame;
         window = limits->window != 0 ? limits->window : window;
+        rec_interval = limits->record_interval != 0 ? limits->record_interval : rec_interval;
     }
     if (max_frame < OTARX_MIN_MAX_FRAME || max_frame > OTARX_MAX_FRAME || window % 16u != 0 ||
-        window > OTARX_WINDOW || window < 2u * (((max_frame - 10u) / 16u) * 16u)) {
+        window > OTARX_WINDOW || window < 2u * (((max_frame - 10u) / 16u) * 16u) ||
+        rec_interval > OTARX_DURABLE_INTERVAL) {
         return OTARX_ERR_ARG;
     }
     memset(ctx, 0, sizeof(*ctx));
     ctx->_ops = ops;
     ctx->_user = user;
     ctx->_window = window;
+    ctx->_rec_interval = rec_interval;
     otarx_decoder_init(&ctx->_rx, (uint16_t)max_frame);
     mbedtls_gcm_init(&ctx->_crypt._gcm);
     rc = otarx_key_init(ctx, key);
@@ -100,10 +104,10 @@ const otarx_session_stats_t *otarx_session_stats(const otarx_ctx_t *ctx) { retur
 int otarx_session_active(const otarx_ctx_t *ctx) { return ctx->_active; }
 uint32_t otarx_session_offset(const otarx_ctx_t *ctx) { return ctx->_active ? ctx->_next : 0u; }
 
-static void on_hello(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
+static void on_hello(otarx_ctx_t *ctx, const uint8_t *p)
 {
     /* the magic lets the device ignore stray traffic; host_proto/flags are informative */
-    if (n < 6u || memcmp(p, OTARX_HELLO_MAGIC, 4) != 0) {
+    if (memcmp(p, OTARX_HELLO_MAGIC, 4) != 0) {
         ctx->_fstats.bad_payload++;
         return;
     }
@@ -112,27 +116,18 @@ static void on_hello(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
     }
 }
 
-static void on_baud(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
+static void on_baud(otarx_ctx_t *ctx, const uint8_t *p)
 {
     otarx_dev_info_t dev;
-    uint32_t baud;
+    uint32_t baud = otarx_get32(p);
     memset(&dev, 0, sizeof(dev));
-    if (n < 4u) {
-        ctx->_fstats.bad_payload++;
-        reply_u32(ctx, OTARX_T_BAUD | OTARX_T_REPLY, OTARX_BAD_REQUEST, 0);
-        return;
-    }
-    baud = otarx_get32(p);
     if (ctx->_ops->set_baud == NULL || ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK ||
-        dev.max_baud == 0 || baud == 0 || baud > dev.max_baud) {
+        dev.max_baud == 0 || baud < OTARX_MIN_BAUD || baud > dev.max_baud) {
         reply_u32(ctx, OTARX_T_BAUD | OTARX_T_REPLY, OTARX_UNSUPPORTED, baud);
         return;
     }
     /* answered at the old rate; the port drains it before switching */
     reply_u32(ctx, OTARX_T_BAUD | OTARX_T_REPLY, OTARX_OK, baud);
-    if (baud == dev.baud) {
-        return;
-    }
     if (ctx->_ops->set_baud(ctx->_user, baud) != OTARX_OK) {
         OTARX_LOGW(ctx, "UART refused %lu baud; staying at %lu", (unsigned long)baud,
                    (unsigned long)dev.baud);
@@ -184,26 +179,59 @@ static void on_rollback(otarx_ctx_t *ctx)
     }
 }
 
+/* Smallest payload of each request type (SPEC §4); -1: not a request of this version. */
+static int min_payload(uint8_t type)
+{
+    switch (type) {
+    case OTARX_T_HELLO: return 6;
+    case OTARX_T_BAUD: return 4;
+    case OTARX_T_BEGIN: return (int)OTARX_BEGIN_LEN;
+    case OTARX_T_DATA: return 4;
+    case OTARX_T_END: return 1;
+    case OTARX_T_ABORT: return 0;
+    case OTARX_T_CONFIRM: return 0;
+    case OTARX_T_ROLLBACK: return 0;
+    case OTARX_T_PING: return 4;
+    case OTARX_T_REBOOT: return 0;
+    default: return -1;
+    }
+}
+
 /* One frame with a good CRC: body = ver type payload crc. */
-static void dispatch(otarx_ctx_t *ctx, uint8_t *body, size_t len, int bad_ver)
+static void dispatch(otarx_ctx_t *ctx, uint8_t *body, size_t len)
 {
     uint8_t type = body[1];
     uint8_t *p = body + 2;
     size_t n = len - 6u;
+    int min;
     ctx->_baud_pending = 0; /* a valid frame at the new rate confirms a baud switch */
-    if (bad_ver) {
+    if (body[0] != OTARX_PROTO_VERSION) {
         /* a version this device does not speak: tell the host which one it does (SPEC §2.4) */
         if (otarx_send_hello_ack(ctx) != OTARX_OK) {
             OTARX_LOGW(ctx, "HELLO_ACK failed");
         }
         return;
     }
+    if (type & OTARX_T_REPLY) {
+        return; /* a reply type (our own echo on a loopback?): not a request (SPEC §4.9) */
+    }
+    min = min_payload(type);
+    if (min < 0) {
+        otarx_reply_status(ctx, (uint8_t)(type | OTARX_T_REPLY), OTARX_UNSUPPORTED);
+        return;
+    }
+    if (n < (size_t)min) {
+        /* refused without acting on it: a short reply, no state changes (SPEC §4.9) */
+        ctx->_fstats.bad_payload++;
+        otarx_reply_status(ctx, (uint8_t)(type | OTARX_T_REPLY), OTARX_BAD_REQUEST);
+        return;
+    }
     switch (type) {
     case OTARX_T_HELLO:
-        on_hello(ctx, p, n);
+        on_hello(ctx, p);
         break;
     case OTARX_T_BAUD:
-        on_baud(ctx, p, n);
+        on_baud(ctx, p);
         break;
     case OTARX_T_BEGIN:
         otarx_on_begin(ctx, p, n);
@@ -225,23 +253,12 @@ static void dispatch(otarx_ctx_t *ctx, uint8_t *body, size_t len, int bad_ver)
         on_rollback(ctx);
         break;
     case OTARX_T_PING:
-        if (n < 4u) {
-            ctx->_fstats.bad_payload++;
-            reply_u32(ctx, OTARX_T_PING | OTARX_T_REPLY, OTARX_BAD_REQUEST, 0);
-        } else {
-            reply_u32(ctx, OTARX_T_PING | OTARX_T_REPLY, OTARX_OK, otarx_get32(p));
-        }
+        reply_u32(ctx, OTARX_T_PING | OTARX_T_REPLY, OTARX_OK, otarx_get32(p));
         break;
-    case OTARX_T_REBOOT:
+    default: /* OTARX_T_REBOOT */
         otarx_reply_status(ctx, OTARX_T_REBOOT | OTARX_T_REPLY, OTARX_OK);
         otarx_session_drop(ctx, 0);
         do_reboot(ctx);
-        break;
-    default:
-        if (type & OTARX_T_REPLY) {
-            break; /* a reply type (our own echo on a loopback?): not a request */
-        }
-        otarx_reply_status(ctx, (uint8_t)(type | OTARX_T_REPLY), OTARX_UNSUPPORTED);
         break;
     }
 }
@@ -250,10 +267,9 @@ void otarx_feed(otarx_ctx_t *ctx, const uint8_t *buf, size_t len)
 {
     size_t i;
     for (i = 0; i < len; i++) {
-        int bad_ver = 0;
-        size_t n = otarx_decoder_byte(&ctx->_rx, &ctx->_fstats, buf[i], &bad_ver);
+        size_t n = otarx_decoder_byte(&ctx->_rx, &ctx->_fstats, buf[i]);
         if (n != 0) {
-            dispatch(ctx, ctx->_rx._buf, n, bad_ver);
+            dispatch(ctx, ctx->_rx._buf, n);
         }
     }
 }

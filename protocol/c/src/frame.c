@@ -5,8 +5,9 @@
  *
  * The drop rules and counters are those of the TypeScript FrameDecoder (src/protocol/decoder.ts)
  * so both pass the same malformed.vec: every candidate (bytes between two 0x00) either becomes a
- * frame or is dropped and counted once; its bytes count as noise. Checks run in the same order:
- * over-long run, COBS, too short, too long after decoding, CRC, version.
+ * frame or is dropped and counted once; its bytes count as noise. Checks run in the SPEC's order:
+ * over-long run, COBS, too long after decoding, too short, CRC. As a device it delivers frames of
+ * every version (never counting bad_version) so that it can answer them with HELLO_ACK.
  */
 #include "otarx_priv.h"
 
@@ -33,26 +34,21 @@ void otarx_decoder_reset(otarx_decoder_t *dec, otarx_frame_stats_t *st)
     start_candidate(dec);
 }
 
-/* A delimiter ended a non-empty candidate: decide what it was. */
-static size_t end_candidate(otarx_decoder_t *dec, otarx_frame_stats_t *st, int *bad_ver)
+/* A delimiter ended a non-empty candidate: decide what it was (SPEC §2.3 checks 2-5; check 1,
+ * the over-long run, was decided while it arrived). */
+static size_t end_candidate(otarx_decoder_t *dec, otarx_frame_stats_t *st)
 {
     size_t n = dec->_len;
     if (dec->_left != 0) {
         st->bad_cobs++;
-    } else if (n < 6u) {
-        st->too_short++;
     } else if (n > dec->_max) {
         st->too_long++;
+    } else if (n < 6u) {
+        st->too_short++;
     } else if (otarx_crc32(0, dec->_buf, n - 4u) != otarx_get32(&dec->_buf[n - 4u])) {
         st->bad_crc++;
-    } else if (dec->_buf[0] != OTARX_PROTO_VERSION) {
-        /* dropped as a frame (counted like the host's decoder) but reported, so that the
-         * device can answer HELLO_ACK (SPEC §2.4) */
-        st->bad_version++;
-        st->noise_bytes += dec->_enc;
-        *bad_ver = 1;
-        return n;
     } else {
+        /* a device delivers every version: the dispatcher answers others with HELLO_ACK */
         st->frames++;
         return n;
     }
@@ -65,16 +61,17 @@ static void put(otarx_decoder_t *dec, uint8_t b)
     if (dec->_len < dec->_max) {
         dec->_buf[dec->_len] = b;
     }
-    dec->_len++; /* counted beyond _max so the too-long check sees the decoded size */
+    if (dec->_len < 0xFFFFu) {
+        dec->_len++; /* counted beyond _max (without storing) for the too-long check */
+    }
 }
 
-size_t otarx_decoder_byte(otarx_decoder_t *dec, otarx_frame_stats_t *st, uint8_t b, int *bad_ver)
+size_t otarx_decoder_byte(otarx_decoder_t *dec, otarx_frame_stats_t *st, uint8_t b)
 {
     size_t n = 0;
-    *bad_ver = 0;
     if (b == 0x00) {
         if (!dec->_discard && dec->_enc > 0) {
-            n = end_candidate(dec, st, bad_ver);
+            n = end_candidate(dec, st);
         }
         start_candidate(dec);
         return n;

@@ -75,10 +75,9 @@ static inline uint32_t otarx_min32(uint32_t a, uint32_t b) { return a < b ? a : 
 void otarx_decoder_init(otarx_decoder_t *dec, uint16_t max_frame);
 /** Drop a half-received candidate (its bytes count as noise). */
 void otarx_decoder_reset(otarx_decoder_t *dec, otarx_frame_stats_t *st);
-/** Feed one byte; returns the body length when a frame with a good CRC completed (the body is
- *  in dec->_buf), else 0. *bad_ver is set when that frame's version is not 1 (it was counted as
- *  dropped, but the device still answers it). */
-size_t otarx_decoder_byte(otarx_decoder_t *dec, otarx_frame_stats_t *st, uint8_t b, int *bad_ver);
+/** Feed one byte; returns the body length when a frame with a good CRC (any version) completed
+ *  (the body is in dec->_buf), else 0. */
+size_t otarx_decoder_byte(otarx_decoder_t *dec, otarx_frame_stats_t *st, uint8_t b);
 /** Send a frame: ver 1, `type`, payload (already in ctx->_tx + 2), CRC, COBS, delimiters. */
 OTARX_CHECK int otarx_send(otarx_ctx_t *ctx, uint8_t type, size_t payload_len);
 /** COBS-encode body into out (size >= OTARX_COBS_MAX(len)); returns encoded length. */
@@ -118,34 +117,45 @@ void otarx_crypt_end(otarx_ctx_t *ctx);
 OTARX_CHECK int otarx_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 
 /* appimg.c */
-/** Early checks on the first 288 plaintext bytes (SPEC §4.6) against `dev` and the running
- *  app; `allow_downgrade` is the BEGIN flag. */
+/** Early checks on the first 288 plaintext bytes (SPEC §4.6) against the device and the running
+ *  app; `allow_downgrade` is the BEGIN flag; *detail as the simulator reports it. */
 OTARX_CHECK int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len,
-                                      int allow_downgrade);
+                                      int allow_downgrade, uint32_t *detail);
 
 /* sink.c: plaintext to flash */
-/** Plaintext [pos, pos+n) arrived in order; run the early checks once 288 bytes exist; in
- *  free-credit mode write it now. */
-OTARX_CHECK int otarx_sink_plain(otarx_ctx_t *ctx, uint32_t pos, const uint8_t *p, size_t n);
-/** Write plaintext [pos, pos+n) (erasing ahead, writing held-back header bytes first, storing
- *  the durable record when due). `announce`: send ACK(BUSY) before long erases. */
-OTARX_CHECK int otarx_sink_write(otarx_ctx_t *ctx, uint32_t pos, const uint8_t *p, size_t n,
-                                 int announce);
-/** Milliseconds of flash work, from ops->work_ms or ESP32 typicals. */
+/** Plaintext [pos, pos+n) arrived in order: keep the head, run the early checks once 288 bytes
+ *  (or the whole image) exist. */
+OTARX_CHECK int otarx_sink_plain(otarx_ctx_t *ctx, uint32_t pos, const uint8_t *p, size_t n,
+                                 uint32_t *detail);
+/** Write plaintext [pos, pos+n) once the checks passed (erasing ahead, writing held-back head
+ *  bytes first, storing the durable record when due). */
+OTARX_CHECK int otarx_sink_write(otarx_ctx_t *ctx, uint32_t pos, const uint8_t *p, size_t n);
+/** Milliseconds otarx_sink_write(pos, n) will take. */
+uint32_t otarx_write_ms(otarx_ctx_t *ctx, uint32_t pos, uint32_t n);
+/** Resume after a reset at plaintext offset `plain` (clean up the sector after it); buf holds a
+ *  sector. */
+OTARX_CHECK int otarx_sink_resume(otarx_ctx_t *ctx, uint32_t plain, uint8_t *buf);
+/** Milliseconds of work, from ops->work_ms or ESP32 typicals. */
 uint32_t otarx_work_ms(otarx_ctx_t *ctx, otarx_work_t work, uint32_t bytes);
-/** Erase time for bringing the erased area up to plaintext offset `upto`. */
-uint32_t otarx_erase_ms(otarx_ctx_t *ctx, uint32_t upto);
+/** ACK(BUSY, ms) if `ms` is worth announcing. */
+void otarx_announce(otarx_ctx_t *ctx, uint32_t ms);
+/** Store the durable record at plaintext offset `plain` (0: forget it). */
+OTARX_CHECK int otarx_record_at(otarx_ctx_t *ctx, uint32_t plain);
 /** Forget the durable record. */
 void otarx_record_forget(otarx_ctx_t *ctx);
 
-/* session.c */
+/* begin.c, session.c */
 void otarx_on_begin(otarx_ctx_t *ctx, const uint8_t *p, size_t n);
 void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n);
 void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n);
-/** Send ACK(status, next, credit, sack, busy_ms) for the current session. */
+/** Send ACK(status, next, credit, sack, busy_ms) for the current session (zeros if none). */
 void otarx_send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms);
 /** Drop the session and (if `forget`) its durable record. */
 void otarx_session_drop(otarx_ctx_t *ctx, int forget);
+/** min(total, next + nslots * chunk). */
+uint32_t otarx_window_end(const otarx_ctx_t *ctx);
+/** Batch mode: write the plaintext of [_batch_start, _next) held in _win. */
+OTARX_CHECK int otarx_flush_batch(otarx_ctx_t *ctx);
 
 /* hello.c */
 OTARX_CHECK int otarx_send_hello_ack(otarx_ctx_t *ctx);
