@@ -43,13 +43,12 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
         otarx_put32(&p[128], ctx->_total);
     } else if (ctx->_ops->record_load != NULL &&
                ctx->_ops->record_load(ctx->_user, &rec) == OTARX_OK &&
-               rec.offset >= OTARX_HEADER_SIZE + OTARX_SECTOR) {
+               rec.offset > OTARX_HEADER_SIZE) {
         /* the durable record keeps a 20-byte prefix of the id (the rest reads as zeros) and no
-         * total; a resume continues from the sector boundary at or below its offset */
+         * total */
         flags |= OTARX_DEV_RESUMABLE;
         memcpy(&p[92], rec.image_id, sizeof(rec.image_id));
-        otarx_put32(&p[124], OTARX_HEADER_SIZE +
-                                 ((rec.offset - OTARX_HEADER_SIZE) & ~(OTARX_SECTOR - 1u)));
+        otarx_put32(&p[124], rec.offset);
     }
     p[16] = flags;
     p[132] = dev.nparts;
