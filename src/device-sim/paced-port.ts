@@ -15,6 +15,37 @@ export interface PacedPort extends Transport {
   addCloseListener(cb: (err: OtaError) => void): void;
 }
 
+/**
+ * The same PacedPort interface without any pacing, for a port that is already paced by something
+ * else (a real UART, or the bench's link emulator, which paces, delays and corrupts each
+ * direction itself): pacing twice would add a second queue's delay to every frame.
+ */
+export function unpacedPort(port: Transport): PacedPort {
+  let closeCb: ((err: OtaError) => void) | undefined;
+  const extra = new Set<(err: OtaError) => void>();
+  port.onClose((err) => {
+    closeCb?.(err);
+    for (const l of extra) l(err);
+  });
+  return {
+    write: (bytes) => port.write(bytes),
+    drain: () => port.drain(),
+    onData: (cb) => port.onData(cb),
+    onClose: (cb) => {
+      closeCb = cb;
+    },
+    addCloseListener: (cb) => void extra.add(cb),
+    setBaud: (baud) => port.setBaud(baud).catch(() => {}),
+    get baud() {
+      return port.baud;
+    },
+    get isOpen() {
+      return port.isOpen;
+    },
+    close: () => port.close(),
+  };
+}
+
 export function pacePort(port: Transport, clock: Clock): PacedPort {
   let rate = port.baud;
   let dataCb: ((bytes: Uint8Array) => void) | undefined;
