@@ -26,6 +26,8 @@ export interface UploadParams {
   reporter: Reporter;
   signal?: AbortSignal;
   statusContext?: StatusContext;
+  /** Called once, when every chunk has been sent and nothing is waiting to be resent (early END). */
+  onAllSent?: () => Promise<void>;
   /** Called with every cumulative-ack advance (for progress). */
   onProgress?: (acked: number) => void;
   /** Counters to update in place (so a failed upload still tells how many retries it took). */
@@ -152,6 +154,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     for (const f of frames) txTime[f.k] = now;
   };
 
+  let allSent = p.onAllSent;
   const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
 
   try {
@@ -177,6 +180,12 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (batch.length > 0) {
         await flush();
         continue; // ACKs may have arrived meanwhile
+      }
+      if (nextNew >= nChunks && allSent) {
+        const f = allSent;
+        allSent = undefined;
+        await f();
+        continue;
       }
       // 3. Nothing to send: wait for an ACK or the retransmission timeout.
       const now = p.clock.now();
