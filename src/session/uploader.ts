@@ -13,6 +13,7 @@ import type { Reporter } from '../reporter.js';
 import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
 import { ackStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { RttEstimator } from './rtt.js';
+import { leadMs, WirePacer } from './wire-pacer.js';
 
 export interface UploadParams {
   image: Uint8Array;
@@ -57,7 +58,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   const txTime = new Float64Array(nChunks);
   const txCount = new Uint16Array(nChunks);
   const sacked = new Uint8Array(nChunks);
+  const vDone = new Float64Array(nChunks); // when the pacer's model has each chunk's last send off the wire
   const resend = new Set<number>();
+  const pacer = new WirePacer(() => 10_000 / Math.max(1, link.transport.baud), leadMs(link.transport.baud, p.chunk + 20));
   const rtt = new RttEstimator(MIN_RTO_MS);
   const stats: UploadStats = p.stats ?? newUploadStats();
 
@@ -94,6 +97,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         if (txCount[k] === 1) rtt.sample(now - txTime[k]!);
         resend.delete(k);
       }
+      if (newIdx > ackedIdx) pacer.delivered(now, vDone[newIdx - 1]!);
       acked = a.nextOffset;
       ackedIdx = newIdx;
       stalls = 0;
@@ -117,6 +121,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (k >= nChunks) break;
       sacked[k] = 1;
       highest = k;
+      pacer.delivered(p.clock.now(), vDone[k]!);
       newestHeld = Math.max(newestHeld, txOrder[k]!);
     }
     // Every hole that was transmitted before something the device now holds is lost.
@@ -140,6 +145,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     txCount[k] = Math.min(txCount[k]! + 1, 65535);
     stats.framesSent++;
     const wire = encodeData(off, p.image.subarray(off, Math.min(off + p.chunk, total)));
+    vDone[k] = pacer.wrote(p.clock.now(), wire.length);
     batch.push({ k, wire });
     batchBytes += wire.length;
   };
@@ -172,7 +178,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
       }
-      if (nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit()) {
+      const newFits = nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit();
+      if (newFits && pacer.waitMs(p.clock.now()) === 0) {
         queue(nextNew++);
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
@@ -188,11 +195,13 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         continue;
       }
       // 3. Nothing to send: wait for an ACK or the retransmission timeout.
+      // (New data held back by the pacer is sent when the wire has room for it.)
       const now = p.clock.now();
       const deadline = Math.max(lastProgress, busyUntil) + rtt.rto() + flightTimeMs(link, nextNew, ackedIdx, p.chunk);
-      if (now < deadline) {
+      const wakeAt = newFits ? Math.min(deadline, now + pacer.waitMs(now)) : deadline;
+      if (now < wakeAt) {
         await new Promise<void>((resolve) => {
-          const t = p.clock.setTimer(deadline - now, () => { wake = undefined; resolve(); });
+          const t = p.clock.setTimer(wakeAt - now, () => { wake = undefined; resolve(); });
           wake = () => { t.cancel(); resolve(); };
         });
         continue;

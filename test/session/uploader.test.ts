@@ -45,7 +45,9 @@ describe('uploadData (selective repeat over a memory link)', () => {
   it('never sends beyond the credit the device granted', async () => {
     // A receiver that consumes nothing: only the initial credit may ever be sent.
     const run = async (hostCredit: (rx: IdealReceiver, img: Uint8Array) => number) => {
-      const { image, rx, hostLink, clock } = setup(60_000, {}, 4 * CHUNK);
+      // At a high nominal rate: the host paces new data to the line (wire-pacer.ts), and a deaf
+      // receiver never shows it a faster link, so at 115200 only two frames would leave in 50 ms.
+      const { image, rx, hostLink, clock } = setup(60_000, { baud: 3_000_000 }, 4 * CHUNK);
       rx.deaf = true;
       const ac = new AbortController();
       const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: hostCredit(rx, image), clock, reporter: new MemoryReporter(), signal: ac.signal });
