@@ -198,7 +198,20 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       // (New data held back by the pacer is sent when the wire has room for it.)
       const now = p.clock.now();
       const deadline = Math.max(lastProgress, busyUntil) + rtt.rto() + flightTimeMs(link, nextNew, ackedIdx, p.chunk);
-      const wakeAt = newFits ? Math.min(deadline, now + pacer.waitMs(now)) : deadline;
+      // A resent chunk at next_offset that credit keeps us from following with new data can only be
+      // confirmed by its own ACK; two round trips without it, and it was lost again: resend it now
+      // instead of idling until the RTO (a second loss of one chunk happens at high BER).
+      const probeAt = !newFits && ackedIdx < nChunks && txCount[ackedIdx]! >= 2 && rtt.srtt > 0
+        ? Math.max(txTime[ackedIdx]! + 2 * rtt.srtt + flightTimeMs(link, nextNew, ackedIdx, p.chunk), busyUntil)
+        : Infinity;
+      if (now >= probeAt && now < deadline) {
+        stats.retransmits++;
+        p.reporter.event({ type: 'retry', offset: offsetOf(ackedIdx), reason: 'probe' });
+        queue(ackedIdx);
+        await flush();
+        continue;
+      }
+      const wakeAt = Math.min(newFits ? now + pacer.waitMs(now) : Infinity, deadline, probeAt);
       if (now < wakeAt) {
         await new Promise<void>((resolve) => {
           const t = p.clock.setTimer(wakeAt - now, () => { wake = undefined; resolve(); });

@@ -10,6 +10,7 @@ import { DeviceLink } from '../../src/session/device-link.js';
 import { uploadData } from '../../src/session/uploader.js';
 import { leadMs, WirePacer } from '../../src/session/wire-pacer.js';
 import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
+import { decodeMessage, FrameDecoder } from '../../src/protocol/index.js';
 import { IdealReceiver } from './ideal-receiver.js';
 
 const START = 512;
@@ -77,5 +78,48 @@ describe('uploadData paces new data to the line', () => {
     await uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
     expect(clock.now()).toBe(0); // no fake time had to pass: nothing waited for a 9600-baud wire
     expect(rx.next).toBe(image.length);
+  });
+});
+
+describe('uploadData probes a resend that went missing', () => {
+  it('resends the chunk at next_offset after two round trips, not after the RTO, when credit allows nothing else', async () => {
+    // Window of 4 chunks, 16 ms each way. The chunk at 512 + 2 KiB is lost twice: the first loss
+    // shows as a hole, but the resend's loss cannot (everything after it was sent before it, and
+    // credit ends at the hole + 4 chunks).
+    const clock = new FakeClock();
+    const [host, dev] = createMemoryLink({ clock, baud: 921600, aToB: { pace: true, latencyMs: 16 }, bToA: { pace: true, latencyMs: 16 } });
+    const image = Uint8Array.from({ length: 12_000 }, (_, i) => (i * 13) & 0xff);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 4 * CHUNK);
+    const victim = START + 2 * CHUNK;
+    let spoiled = 0;
+    const write = host.write.bind(host);
+    host.write = (b) => {
+      const out = Uint8Array.from(b);
+      // Frames are 00 body 00; a DATA frame's offset sits right after ver/type in the decoded body,
+      // so find the victim by decoding each frame.
+      let start = 0;
+      for (let i = 0; i < out.length; i++) {
+        if (out[i] !== 0) continue;
+        if (i > start && spoiled < 2) {
+          const [m] = new FrameDecoder().push(out.subarray(start - 1 < 0 ? 0 : start - 1, i + 1)).map(decodeMessage);
+          if (m?.type === 'DATA' && m.offset === victim) {
+            out[start + 3] = out[start + 3]! ^ 0x20;
+            spoiled++;
+          }
+        }
+        start = i + 1;
+      }
+      return write(out);
+    };
+    const reporter = new MemoryReporter();
+    let done = false;
+    const up = uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter })
+      .finally(() => { done = true; });
+    for (let i = 0; i < 5000 && !done; i++) await clock.advance(1);
+    const stats = await up;
+    expect(spoiled).toBe(2);
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    expect(stats.timeouts).toBe(0);
+    expect(reporter.ofType('retry').map((e) => e['reason'])).toEqual(['lost', 'probe']);
   });
 });
