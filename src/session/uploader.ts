@@ -130,7 +130,17 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     }
   };
 
-  const unlisten = link.listen((m) => { if (m.type === 'ACK') onAck(m); });
+  let allSent = p.onAllSent;
+  // An END sent after the last frame (onAllSent) that finds data missing is answered INCOMPLETE:
+  // every chunk sent before it and not held by the device was lost. Resend them now.
+  const onIncomplete = (): void => {
+    for (let k = ackedIdx; k < nChunks; k++) if (!sacked[k] && txOrder[k]! > 0) resend.add(k);
+    notify();
+  };
+  const unlisten = link.listen((m) => {
+    if (m.type === 'ACK') onAck(m);
+    else if (m.type === 'RESULT' && m.status === STATUS.INCOMPLETE && allSent === undefined && p.onAllSent) onIncomplete();
+  });
   const onAbort = (): void => { failure = abortError(); notify(); };
   p.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -160,7 +170,6 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     for (const f of frames) txTime[f.k] = now;
   };
 
-  let allSent = p.onAllSent;
   const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
 
   try {
