@@ -44,7 +44,14 @@ export class WirePacer {
   }
 }
 
+/**
+ * At least this much new data stays queued for the wire: a host process that is not scheduled for a
+ * while (a busy PC, a loaded VM) must not leave the line idle. 8 ms was too little on a loaded 2-core
+ * machine; 20 ms keeps a resend within the 32 KiB window's reach at 3 Mbaud behind 16 ms latency.
+ */
+export const LEAD_FLOOR_MS = 20;
+
 /** Lead kept queued below the host: enough to ride out event-loop hiccups, and at least two frames. */
 export function leadMs(baud: number, frameBytes: number): number {
-  return Math.max(8, (2 * frameBytes * 10_000) / Math.max(1, baud));
+  return Math.max(LEAD_FLOOR_MS, (2 * frameBytes * 10_000) / Math.max(1, baud));
 }

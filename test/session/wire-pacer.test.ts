@@ -8,7 +8,7 @@ import { FakeClock } from '../../src/clock.js';
 import { MemoryReporter } from '../../src/reporter.js';
 import { DeviceLink } from '../../src/session/device-link.js';
 import { uploadData } from '../../src/session/uploader.js';
-import { leadMs, WirePacer } from '../../src/session/wire-pacer.js';
+import { LEAD_FLOOR_MS, leadMs, WirePacer } from '../../src/session/wire-pacer.js';
 import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
 import { decodeMessage, FrameDecoder } from '../../src/protocol/index.js';
 import { IdealReceiver } from './ideal-receiver.js';
@@ -40,7 +40,7 @@ describe('WirePacer', () => {
   });
 
   it('keeps at least two frames of lead', () => {
-    expect(leadMs(3_000_000, 1044)).toBe(8);
+    expect(leadMs(3_000_000, 1044)).toBe(LEAD_FLOOR_MS);
     expect(leadMs(115200, 1044)).toBeCloseTo((2 * 1044 * 10_000) / 115200, 6);
   });
 });
@@ -65,8 +65,8 @@ describe('uploadData paces new data to the line', () => {
     for (let i = 0; i < 20_000 && !done; i++) await clock.advance(1);
     await up;
     expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
-    // The lead is two frames at 921600; plus the frame that crossed it and the link's 2 ms delivery
-    // batch. Without pacing the whole 16 KiB window would sit here.
+    // The lead (20 ms at 921600: 1843 bytes, under two frames, so two frames), plus the frame that
+    // crossed it and the link's 2 ms delivery batch. Without pacing the whole 16 KiB window sat here.
     expect(maxBacklog).toBeLessThanOrEqual(3 * (CHUNK + 20) + (2 * baud) / 10_000);
   });
 
