@@ -3,7 +3,7 @@
  * generator writes them, and a note on where each file goes: the secret half to the device, the
  * public half to the build server that runs `ota-uart encrypt`.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
@@ -61,16 +61,18 @@ function rsaMaterial(): Material[] {
 }
 
 function eciesMaterial(): Material[] {
-  // The device derives its P-256 key from the HMAC key; a derived scalar >= n is (astronomically) rare: redraw.
-  for (;;) {
+  // The device derives its P-256 key from the HMAC key; a derived scalar >= n is (astronomically)
+  // rare: redraw then, and only then (a bounded loop, so a real error can never spin forever).
+  for (let attempt = 0; ; attempt++) {
     const hmacKey = randomBytes(32);
-    let pub: Buffer;
+    let key: ReturnType<typeof eciesKeyFromScalar>;
     try {
-      const key = eciesKeyFromScalar(deriveEciesScalar(hmacKey));
-      pub = Buffer.from(key.privateKey.export({ type: 'spki', format: 'pem' }).toString());
-    } catch {
-      continue;
+      key = eciesKeyFromScalar(deriveEciesScalar(hmacKey));
+    } catch (e) {
+      if (attempt < 8) continue;
+      throw e;
     }
+    const pub = Buffer.from(createPublicKey(key.privateKey).export({ type: 'spki', format: 'pem' }));
     return [
       {
         name: 'device_hmac_key.bin',
@@ -126,8 +128,10 @@ export const keygenCommand: CommandModule<object, KeygenArgs> = {
     y
       .option('scheme', { choices: ['rsa', 'ecies'] as const, demandOption: true, describe: 'rsa: key wrapped with RSA-3072; ecies: P-256 key derived from an eFuse HMAC key' })
       .option('out', { type: 'string', demandOption: true, describe: 'directory for the two files (created if missing; existing files are never overwritten)' })
-      .example('$0 keygen --scheme rsa --out keys/', 'writes keys/rsa_priv_key.pem (device) and keys/rsa_pub_key.pem (build server)')
-      .example('$0 keygen --scheme ecies --out keys/', 'writes keys/device_hmac_key.bin (device eFuse) and keys/device_pub_key.pem (build server)'),
+      .example('# keys/rsa_priv_key.pem (device firmware) and keys/rsa_pub_key.pem (build server)', '')
+      .example('$0 keygen --scheme rsa --out keys/', '')
+      .example('# keys/device_hmac_key.bin (device eFuse) and keys/device_pub_key.pem (build server)', '')
+      .example('$0 keygen --scheme ecies --out keys/', ''),
   handler: (args) => {
     const r = runKeygen(args);
     emit(args.json, r, () => formatKeygen(r));
