@@ -60,7 +60,7 @@ export class StreamingDecryptor {
   push(chunk: Uint8Array): Buffer {
     this.ensureUsable();
     try {
-      return this.pushInner(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      return this.pushInner(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     } catch (e) {
       throw this.fail(e);
     }
