@@ -2,13 +2,15 @@
  * Injected output. The library reports what happens through typed events; the CLI decides how to
  * show them (progress bar, plain lines, NDJSON). The library never writes to the console itself.
  */
+import type { PushEvent } from './session/events.js';
+import type { StationEvent } from './session/station.js';
+
+export type ReportEvent = PushEvent | StationEvent;
+export type ReportEventType = ReportEvent['type'];
+
 export interface Reporter {
   event(e: ReportEvent): void;
 }
-
-export type ReportEvent =
-  | { type: 'log'; level: 'debug' | 'info' | 'warn'; message: string }
-  | { type: string; [key: string]: unknown };
 
 export const silentReporter: Reporter = { event: () => {} };
 
@@ -18,7 +20,7 @@ export class MemoryReporter implements Reporter {
   event(e: ReportEvent): void {
     this.events.push(e);
   }
-  ofType(type: string): ReportEvent[] {
-    return this.events.filter((e) => e.type === type);
+  ofType<T extends ReportEventType>(type: T): Extract<ReportEvent, { type: T }>[] {
+    return this.events.filter((e): e is Extract<ReportEvent, { type: T }> => e.type === type);
   }
 }

@@ -26,9 +26,7 @@ function packageVersion(): string {
 }
 
 const EPILOG = [
-  'Exit status: 0 ok, 1 internal error, 2 usage, 3 input not found / output exists / I/O error,',
-  '4 not an encrypted image or truncated, 5 wrong or unusable key, 6 authentication failed (GCM tag),',
-  '7 invalid app image (serial push codes: see the README).',
+  'Exit status: 0 ok, 1 internal error, 2 usage, 3 file not found/unreadable or I/O error, 4 not an encrypted image, 5 wrong key, 6 authentication failed, 7 invalid app image, 10 port not found, 11 port busy, 12 port permission, 13 baud rate refused, 14 no device answered, 15 protocol error, 16 link lost, 17 timeout, 20 image too large, 21 wrong chip/revision, 22 downgrade refused, 23 anti-rollback, 24 flash error, 25 device state, 26 device refused, 130 aborted (Ctrl-C). Full table: README "Exit codes".',
 ].join('\n');
 
 /** Runs the CLI on `argv` (without node and script); resolves to the process exit status. */

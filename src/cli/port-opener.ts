@@ -1,18 +1,27 @@
 /**
  * `--port`: a serial device path, or `sim` for the built-in simulated ESP32 (in-process, over an
- * in-memory UART paced at the real baud rate). Commands get an `open()` factory, which the session
- * calls again to reconnect, and a `dispose()` for the end of the command.
+ * in-memory UART paced at the real baud rate); `--ports 'GLOB'` for many. Commands get an `open()`
+ * factory per port, which the session calls again to reconnect, and a `dispose()` for the end.
+ *
+ * The serial backend (open, list, glob) is swappable so CLI tests can run whole commands against
+ * in-memory devices; nothing else in the CLI touches serialport.
  */
 import type { Argv } from 'yargs';
+import { OtaError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import { openSerialTransport } from '../transport/serial.js';
+import { listSerialPorts, openSerialTransport, type PortInfo } from '../transport/serial.js';
+import { expandPortGlob } from './port-glob.js';
 import { createSimPort } from './sim-port.js';
 import { type SimArgs, withSimOptions } from './sim-options.js';
 
 export interface PortArgs extends SimArgs {
-  port: string;
-  baud?: number;
+  port?: string | string[];
   'initial-baud'?: number;
+}
+
+export interface MultiPortArgs extends PortArgs {
+  ports?: string;
+  baud?: number;
 }
 
 export interface PortHandle {
@@ -21,26 +30,113 @@ export interface PortHandle {
   dispose: () => Promise<void>;
 }
 
+export interface PortBackend {
+  openSerial(path: string, baud: number): Promise<Transport>;
+  listPorts(): Promise<PortInfo[]>;
+  expandGlob(pattern: string): Promise<string[]>;
+}
+
+const serialBackend: PortBackend = {
+  openSerial: (path, baud) => openSerialTransport(path, { baud }),
+  listPorts: () => listSerialPorts(),
+  expandGlob: async (pattern) => expandPortGlob(pattern),
+};
+
+let backend: PortBackend = serialBackend;
+
+/** Replaces the serial backend (tests); returns the previous one. */
+export function setPortBackend(next: PortBackend): PortBackend {
+  const prev = backend;
+  backend = next;
+  return prev;
+}
+
+export function portBackend(): PortBackend {
+  return backend;
+}
+
 export const DEFAULT_BAUD = 921600;
 export const DEFAULT_INITIAL_BAUD = 115200;
 
-export function withPortOptions<T>(y: Argv<T>): Argv<T & PortArgs> {
-  const withPort = y
-    .option('port', {
-      alias: 'p', type: 'string', default: 'sim',
-      describe: 'serial port (e.g. /dev/ttyUSB0, COM3), or "sim" for the built-in simulated ESP32; list ports with `ota-uart ports`',
-    })
-    .option('baud', { alias: 'b', type: 'number', default: DEFAULT_BAUD, describe: 'line rate for the transfer (switched to after the handshake; falls back if the link cannot do it)' })
-    .option('initial-baud', { type: 'number', default: DEFAULT_INITIAL_BAUD, describe: 'line rate the device listens at after reset' });
-  return withSimOptions(withPort) as unknown as Argv<T & PortArgs>;
+const PORT_HELP = 'serial port (e.g. /dev/ttyUSB0, COM3), or "sim" for the built-in simulated ESP32; list ports with `ota-uart ports`';
+
+function checkRate(name: string, v: unknown): void {
+  if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
+    const got = typeof v === 'number' && Number.isNaN(v) ? 'not a number' : `got ${String(v)}`;
+    throw new OtaError('USAGE', `--${name} must be a positive whole number of bits per second such as 115200 or 921600 (${got})`);
+  }
 }
 
-export async function openerFor(args: PortArgs): Promise<PortHandle> {
+function portOptions<T>(y: Argv<T>, many: boolean): Argv<T & MultiPortArgs> {
+  let a = y
+    .option('port', { alias: 'p', type: 'string', describe: many ? `${PORT_HELP}; repeat it to update several devices at once` : PORT_HELP })
+    .option('initial-baud', { type: 'number', default: DEFAULT_INITIAL_BAUD, describe: 'line rate the device listens at after reset' });
+  const names = ['port', 'initial-baud'];
+  if (many) {
+    a = a
+      .option('ports', { type: 'string', describe: "every serial port matching a pattern, e.g. '/dev/ttyUSB*' (quote it)" })
+      .option('baud', { alias: 'b', type: 'number', default: DEFAULT_BAUD, describe: 'line rate for the transfer (switched to after the handshake; falls back if the link cannot do it)' });
+    names.push('ports', 'baud');
+  }
+  const checked = a.group(names, 'Device connection:').check((v) => {
+    checkRate('initial-baud', v['initial-baud']);
+    checkRate('baud', (v as { baud?: unknown }).baud);
+    return true;
+  });
+  return checked as unknown as Argv<T & MultiPortArgs>;
+}
+
+/** `--port` (one) and `--initial-baud`, plus the built-in simulator's options (added last, so they show last). */
+export function withPortOptions<T>(y: Argv<T>, extra: (a: Argv<T & PortArgs>) => Argv<T & PortArgs> = (a) => a): Argv<T & PortArgs> {
+  return withSimOptions(extra(portOptions(y, false))) as unknown as Argv<T & PortArgs>;
+}
+
+/** `--port` (repeatable), `--ports GLOB` and `--baud` for push and station; `extra` adds the command's own options before the simulator's. */
+export function withMultiPortOptions<T, U>(y: Argv<T>, extra: (a: Argv<T & MultiPortArgs>) => Argv<U>): Argv<U> {
+  return withSimOptions(extra(portOptions(y, true))) as unknown as Argv<U>;
+}
+
+export function portList(args: PortArgs): string[] {
+  const raw = args.port === undefined ? [] : Array.isArray(args.port) ? args.port : [args.port];
+  return [...new Set(raw.map(String))];
+}
+
+/** The single port of info/confirm/rollback/reboot. */
+export function singlePort(args: PortArgs, command: string): string {
+  const ports = portList(args);
+  if (ports.length === 0) throw new OtaError('USAGE', `name the device's serial port with --port (see 'ota-uart ports'), or --port sim (see 'ota-uart ${command} --help')`);
+  if (ports.length > 1) throw new OtaError('USAGE', `${command} talks to one device; got ${ports.length} ports (${ports.join(', ')})`);
+  return ports[0]!;
+}
+
+/** USAGE unless --port or --ports was given (checked before any file or port is touched). */
+export function requirePorts(args: MultiPortArgs, command: string): void {
+  if (portList(args).length === 0 && args.ports === undefined) {
+    throw new OtaError('USAGE', `name the device's serial port with --port PORT, several with --port A --port B or --ports 'GLOB' (see 'ota-uart ${command} --help')`);
+  }
+}
+
+/** Every port named by --port and --ports, in the order given (--port first). */
+export async function resolvePorts(args: MultiPortArgs, command: string): Promise<string[]> {
+  requirePorts(args, command);
+  const ports = portList(args);
+  if (args.ports !== undefined) {
+    const found = await backend.expandGlob(args.ports);
+    if (found.length === 0) {
+      throw new OtaError('PORT_NOT_FOUND', `no serial port matches ${args.ports}; run \`ota-uart ports\` to list serial ports`, { details: { port: args.ports } });
+    }
+    for (const p of found) if (!ports.includes(p)) ports.push(p);
+  }
+  if (ports.length === 0) throw new OtaError('USAGE', `name the device's serial port with --port PORT, several with --port A --port B or --ports 'GLOB' (see 'ota-uart ${command} --help')`);
+  return ports;
+}
+
+export async function openerFor(port: string, args: PortArgs): Promise<PortHandle> {
   const initial = args['initial-baud'] ?? DEFAULT_INITIAL_BAUD;
-  if (args.port === 'sim') return createSimPort(args, initial);
+  if (port === 'sim') return createSimPort(args, initial);
   return {
-    open: () => openSerialTransport(args.port, { baud: initial }),
-    label: args.port,
+    open: () => backend.openSerial(port, initial),
+    label: port,
     dispose: async () => {},
   };
 }

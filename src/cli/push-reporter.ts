@@ -1,20 +1,31 @@
 /**
- * How a push looks to a person or a script. Three renderings of the same session events:
- * - a terminal: a live progress bar (bytes, rate, ETA, retries) on stderr;
- * - a pipe or a log: plain lines (every 10 %, and every retry burst, resume, warning);
- * - --json: NDJSON, one event per line on stdout (progress at most every 200 ms), for scripts.
+ * How pushes look to a person or a script: three renderings of the same session events, for one
+ * port or many at once.
+ * - a terminal: live progress bars on stderr, one row per port (bytes, rate, ETA, retries), with
+ *   messages printed above them;
+ * - a pipe or a log: plain lines on stderr (every 10 %, each resume and warning), `[port]` first
+ *   when there are several ports;
+ * - --json: NDJSON on stdout, one event per line with its `port` (progress at most every 200 ms).
  */
 import cliProgress from 'cli-progress';
 import type { Reporter, ReportEvent } from '../reporter.js';
 
-export interface PushReporterOptions {
-  json: boolean;
-  tty: boolean;
-  /** Line-oriented output (stdout for --json, stderr for human progress). */
+export interface PushViewOptions {
+  mode: 'json' | 'tty' | 'plain';
+  /** Line output: stdout for --json, stderr for people. */
   out: (line: string) => void;
+  /** The terminal stream the bars draw on (tty mode). */
   stream?: NodeJS.WritableStream;
   now: () => number;
-  label?: string;
+  /** Prefix plain lines with [port] (several ports). */
+  prefixPorts: boolean;
+}
+
+export interface PushView {
+  reporterFor(port: string): Reporter;
+  /** A line for people (not in --json mode), printed above any live bars. */
+  say(line: string): void;
+  stop(): void;
 }
 
 export function formatBytes(n: number): string {
@@ -23,86 +34,107 @@ export function formatBytes(n: number): string {
   return `${(n / 1024 / 1024).toFixed(2)} MiB`;
 }
 
-export function createPushReporter(o: PushReporterOptions): Reporter & { stop(): void } {
-  const prefix = o.label ? `[${o.label}] ` : '';
-  if (o.json) {
-    let lastProgress = -Infinity;
-    return {
-      event(e: ReportEvent) {
-        if (e.type === 'progress') {
-          const t = o.now();
-          if (t - lastProgress < 200 && e.acked !== e.total) return;
-          lastProgress = t;
-        }
-        if (e.type === 'result') return; // the command prints the final result itself
-        o.out(JSON.stringify({ ...e, port: o.label }));
-      },
-      stop() {},
-    };
-  }
+export function formatRate(bytesPerSecond: number): string {
+  return `${formatBytes(Math.round(bytesPerSecond))}/s`;
+}
+
+export function createPushView(o: PushViewOptions): PushView {
+  let multi: cliProgress.MultiBar | undefined;
+  const bars = (): cliProgress.MultiBar => {
+    multi ??= new cliProgress.MultiBar({
+      format: '{port} {bar} {percentage}% | {done}/{size} | {rate} | ETA {eta_formatted} | retries {retries}',
+      stream: o.stream, hideCursor: true, clearOnComplete: false, stopOnComplete: false, barsize: 24, etaBuffer: 40,
+    }, cliProgress.Presets.shades_classic);
+    return multi;
+  };
+  const say = (line: string): void => {
+    if (o.mode === 'json') return;
+    if (multi) multi.log(`${line}\n`);
+    else o.out(line);
+  };
+  return {
+    say,
+    reporterFor(port) {
+      if (o.mode === 'json') return jsonReporter(port, o);
+      return humanReporter(port, o, say, o.mode === 'tty' ? bars : undefined);
+    },
+    stop() {
+      multi?.stop();
+      multi = undefined;
+    },
+  };
+}
+
+function jsonReporter(port: string, o: PushViewOptions): Reporter {
+  let lastProgress = -Infinity;
+  return {
+    event(e: ReportEvent) {
+      if (e.type === 'progress') {
+        const t = o.now();
+        if (t - lastProgress < 200 && e.acked !== e.total) return;
+        lastProgress = t;
+      }
+      if (e.type === 'result' || e.type === 'device') return; // the command prints the records itself
+      o.out(JSON.stringify({ ...e, port }));
+    },
+  };
+}
+
+function humanReporter(port: string, o: PushViewOptions, say: (l: string) => void, bars?: () => cliProgress.MultiBar): Reporter {
+  const prefix = o.prefixPorts ? `[${port}] ` : '';
+  const label = port.length > 18 ? `…${port.slice(-17)}` : port.padEnd(18);
   let bar: cliProgress.SingleBar | undefined;
   let retries = 0;
   let nextPct = 10;
   let startAcked = 0;
   let startTime = 0;
+  const line = (text: string): void => say(`${prefix}${text}`);
   return {
     event(e: ReportEvent) {
       switch (e.type) {
         case 'log':
-          bar?.stop(); bar = undefined;
-          o.out(`${prefix}${e.level === 'warn' ? 'warning: ' : ''}${String(e.message)}`);
+          line(`${e.level === 'warn' ? 'warning: ' : ''}${e.message}`);
           break;
-        case 'hello': {
-          const d = e.device as { chip: string; chipRevision: string; running: { slot: string; version: string } };
-          o.out(`${prefix}found ${d.chip} ${d.chipRevision}, running ${d.running.version || '(unknown)'} from ${d.running.slot}`);
+        case 'hello':
+          line(`found ${e.device.chip} ${e.device.chipRevision}, running ${e.device.running.version || '(unknown)'} from ${e.device.running.slot}`);
           break;
-        }
         case 'baud':
-          o.out(`${prefix}switched to ${String(e.baud)} baud`);
+          line(`switched to ${e.baud} baud`);
           break;
         case 'begin':
-        case 'resume': {
-          const total = Number(e.total);
-          startAcked = Number(e.offset);
+        case 'resume':
+          startAcked = e.offset;
           startTime = o.now();
-          if (e.type === 'resume') o.out(`${prefix}resuming at ${formatBytes(startAcked)} of ${formatBytes(total)}`);
-          if (o.tty && o.stream) {
-            bar = new cliProgress.SingleBar({
-              format: `${prefix}{bar} {percentage}% | {done}/{size} | {rate} | ETA {eta_formatted} | retries {retries}`,
-              stream: o.stream, hideCursor: true, clearOnComplete: true, barsize: 30,
-            }, cliProgress.Presets.shades_classic);
-            bar.start(total, startAcked, { done: formatBytes(startAcked), size: formatBytes(total), rate: '-', retries });
+          if (e.type === 'resume') line(`resuming at ${formatBytes(e.offset)} of ${formatBytes(e.total)}`);
+          if (bars) {
+            if (bar) bars().remove(bar);
+            bar = bars().create(e.total, e.offset, { port: label, done: formatBytes(e.offset), size: formatBytes(e.total), rate: '-', retries });
           }
           break;
-        }
         case 'progress': {
-          const acked = Number(e.acked);
-          const total = Number(e.total);
           const secs = (o.now() - startTime) / 1000;
-          const rate = secs > 0 ? (acked - startAcked) / secs : 0;
+          const rate = secs > 0 ? (e.acked - startAcked) / secs : 0;
           if (bar) {
-            bar.update(acked, { done: formatBytes(acked), rate: `${formatBytes(Math.round(rate))}/s`, retries });
-          } else if ((acked * 100) / total >= nextPct || acked === total) {
-            o.out(`${prefix}${Math.floor((acked * 100) / total)}% ${formatBytes(acked)}/${formatBytes(total)} ${formatBytes(Math.round(rate))}/s retries ${retries}`);
-            nextPct = Math.floor((acked * 100) / total / 10) * 10 + 10;
+            bar.update(e.acked, { done: formatBytes(e.acked), rate: formatRate(rate), retries });
+          } else if ((e.acked * 100) / e.total >= nextPct || e.acked === e.total) {
+            line(`${Math.floor((e.acked * 100) / e.total)}% ${formatBytes(e.acked)}/${formatBytes(e.total)} ${formatRate(rate)} retries ${retries}`);
+            nextPct = Math.floor((e.acked * 100) / e.total / 10) * 10 + 10;
           }
           break;
         }
         case 'retry':
           retries++;
+          bar?.update({ retries });
           break;
         case 'resync':
-          bar?.stop(); bar = undefined;
-          o.out(`${prefix}link interrupted (${String(e.reason)}); reconnecting to resume`);
+          line(`link interrupted (${e.reason}); reconnecting to resume`);
           break;
         case 'busy':
-          if (Number(e.ms) >= 1000) o.out(`${prefix}device busy (${e.phase === 'verify' ? 'verifying' : 'erasing flash'}) for about ${(Number(e.ms) / 1000).toFixed(1)} s`);
+          if (e.ms >= 1000) line(`device busy (${e.phase === 'verify' ? 'verifying' : 'erasing flash'}) for about ${(e.ms / 1000).toFixed(1)} s`);
+          break;
+        default:
           break;
       }
-    },
-    stop() {
-      bar?.stop();
-      bar = undefined;
     },
   };
 }

@@ -12,30 +12,43 @@ export const terminal = {
 };
 
 /**
- * Runs `fn` with an AbortSignal tied to Ctrl-C (SIGINT) and SIGTERM. The first signal asks the
- * session to stop cleanly (it tells the device to drop the session); a second one exits at once.
+ * Runs `fn` with signals tied to Ctrl-C (SIGINT) and SIGTERM, in stages:
+ * - with `stop` wanted (station): the first signal fires `stop` (take no new work, let the work in
+ *   flight finish), the second fires `abort`;
+ * - otherwise the first signal fires `abort` (the session sends ABORT; the device keeps its firmware).
+ * One more signal after `abort` stops waiting for a clean end and exits at once (status 130).
  */
-export async function runInterruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController();
-  let hits = 0;
+export async function runStoppable<T>(
+  fn: (abort: AbortSignal, stop: AbortSignal) => Promise<T>,
+  o: { graceful?: boolean; stopMessage?: string } = {},
+): Promise<T> {
+  const abort = new AbortController();
+  const stop = new AbortController();
   const onSignal = (): void => {
-    hits++;
-    if (hits === 1) {
-      terminal.stderrLine('ota-uart: stopping (the device keeps its current firmware); press Ctrl-C again to quit at once');
-      ac.abort(new OtaError('ABORTED', 'aborted by the user'));
+    if (o.graceful && !stop.signal.aborted) {
+      stop.abort();
+      terminal.stderrLine(`ota-uart: ${o.stopMessage ?? 'stopping'}; press Ctrl-C again to abort the updates in progress`);
+    } else if (!abort.signal.aborted) {
+      stop.abort();
+      terminal.stderrLine('ota-uart: aborting (the device keeps its current firmware); press Ctrl-C again to quit at once');
+      abort.abort(new OtaError('ABORTED', 'aborted by the user'));
     } else {
-      // Second Ctrl-C: stop waiting for a clean end; let the default handler end the process.
       process.off('SIGINT', onSignal);
       process.off('SIGTERM', onSignal);
-      process.kill(process.pid, 'SIGINT');
+      process.exit(130);
     }
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    return await fn(ac.signal);
+    return await fn(abort.signal, stop.signal);
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** The one-stage form: the first Ctrl-C aborts cleanly. */
+export function runInterruptible<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  return runStoppable((abort) => fn(abort));
 }

@@ -3,7 +3,7 @@
  * Depends on cobs.ts and crc32.ts; pure. The matching receiver is decoder.ts.
  */
 import { cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
-import { PROTO_VERSION } from './constants.js';
+import { MAX_FRAME_ABS, PROTO_VERSION } from './constants.js';
 import { crc32 } from './crc32.js';
 
 /** A frame whose CRC checked. `payload` is owned by the frame (never a view of a reused buffer). */
@@ -16,7 +16,8 @@ export interface Frame {
 /**
  * Wire bytes of one frame, built from payload pieces that are concatenated (so a DATA frame's
  * offset and file chunk need not be copied into one payload first). The result is a view on an
- * array sized for the worst case; it starts and ends with 0x00.
+ * array sized for the worst case; it starts and ends with 0x00. Throws TypeError when the body
+ * would exceed MAX_FRAME_ABS.
  */
 export function encodeFrameParts(type: number, parts: readonly Uint8Array[], ver = PROTO_VERSION): Uint8Array {
   const head = Uint8Array.of(ver & 0xff, type & 0xff);
@@ -26,6 +27,9 @@ export function encodeFrameParts(type: number, parts: readonly Uint8Array[], ver
     c = crc32(p, c);
     n += p.length;
   }
+  // No receiver accepts a longer body (SPEC §2.1): refuse here instead of sending a frame that
+  // every device drops as too_long and the host then retries forever.
+  if (n > MAX_FRAME_ABS) throw new TypeError(`frame body of ${n} bytes exceeds MAX_FRAME_ABS (${MAX_FRAME_ABS})`);
   const tail = Uint8Array.of(c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24);
   const out = new Uint8Array(cobsMaxEncodedLength(n) + 2);
   out[0] = 0;

@@ -30,11 +30,17 @@ export function minPayloadLength(type: number): number | undefined {
   return name === undefined ? undefined : MIN_PAYLOAD[name];
 }
 
+/** A UTF-16 surrogate without its partner: `u` mode matches only unpaired ones. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
 /**
  * UTF-8 bytes of `s` for a char[n] field: at most n bytes, cut back to a whole character so the
- * field always decodes to a prefix of `s`. Decoding stops at the first NUL.
+ * field always decodes to a prefix of `s`. Decoding stops at the first NUL. A string holding an
+ * unpaired surrogate has no UTF-8 form (TextEncoder would silently put U+FFFD on the wire, and the
+ * peer would see a different string), so it is refused like any other out-of-range field.
  */
 export function encodeChars(s: string, n: number): Uint8Array {
+  if (LONE_SURROGATE.test(s)) throw new TypeError(`string ${JSON.stringify(s)} is not well-formed UTF-16 (unpaired surrogate)`);
   const b = utf8.encode(s);
   if (b.length <= n) return b;
   let end = n;

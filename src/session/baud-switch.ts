@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { BAUD_CONFIRM_MS, STATUS } from '../protocol/index.js';
+import { BAUD_CONFIRM_MS, MSG, REPLY_BIT, STATUS } from '../protocol/index.js';
 import type { Reporter } from '../reporter.js';
 import type { DeviceLink } from './device-link.js';
 
@@ -24,8 +24,29 @@ export async function switchBaud(link: DeviceLink, target: number, maxBaud: numb
     warn(`the device does not accept ${target} baud (its maximum is ${maxBaud || old}); staying at ${old}`);
     return old;
   }
-  await link.send({ type: 'BAUD', baud: target });
-  const ack = await link.wait('BAUD_ACK', BAUD_CONFIRM_MS, { signal: opts.signal });
+  // A device without BAUD support answers with the one-byte UNSUPPORTED reply (decoded as REPLY).
+  let refused = false;
+  const off = link.listen((m) => { if (m.type === 'REPLY' && m.code === (MSG.BAUD | REPLY_BIT)) refused = true; });
+  let ack;
+  try {
+    ack = await link.request({ type: 'BAUD', baud: target }, 'BAUD_ACK', BAUD_CONFIRM_MS, { signal: opts.signal });
+  } catch (e) {
+    if (!(e instanceof OtaError && e.code === 'TIMEOUT')) throw e;
+    if (refused) {
+      warn(`the device does not support baud switching; staying at ${old}`);
+      return old;
+    }
+    // The BAUD_ACK may have been lost after the device switched: it returns to the old rate by
+    // itself after BAUD_CONFIRM_MS without a valid frame, so wait that out and check.
+    await opts.clock.sleep(BAUD_CONFIRM_MS + 100);
+    if (!(await pingUntilPong(link, BAUD_CONFIRM_MS * 2, opts))) {
+      throw new OtaError('LINK_LOST', `the device stopped answering while switching to ${target} baud`);
+    }
+    warn(`the device did not confirm ${target} baud; continuing at ${old}`);
+    return old;
+  } finally {
+    off();
+  }
   if (ack.status !== STATUS.OK) {
     warn(`the device refused ${target} baud; staying at ${old}`);
     return old;
@@ -58,9 +79,8 @@ export async function pingUntilPong(link: DeviceLink, windowMs: number, opts: { 
   const end = opts.clock.now() + windowMs;
   while (opts.clock.now() < end) {
     const nonce = (Math.random() * 0xffffffff) >>> 0;
-    await link.send({ type: 'PING', nonce });
     try {
-      await link.wait('PONG', 100, { pred: (m) => m.nonce === nonce, signal: opts.signal });
+      await link.request({ type: 'PING', nonce }, 'PONG', 100, { pred: (m) => m.nonce === nonce, signal: opts.signal });
       return true;
     } catch (e) {
       if (!(e instanceof OtaError) || e.code !== 'TIMEOUT') throw e;

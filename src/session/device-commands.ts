@@ -45,10 +45,9 @@ export interface ConfirmResult {
 /** Marks the running (pending) app valid, cancelling the rollback. */
 export function confirmApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
   return withDevice(o, async (link, hello) => {
-    await link.send({ type: 'CONFIRM' });
-    const r = await link.wait('CONFIRM_ACK', 5000, { signal: o.signal });
+    const r = await link.request({ type: 'CONFIRM' }, 'CONFIRM_ACK', 5000, { signal: o.signal });
     if (r.status === STATUS.NO_PENDING) {
-      throw new OtaError('DEVICE_STATE', `nothing to confirm: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
+      throw new OtaError('DEVICE_STATE', `nothing to confirm on ${o.portLabel ?? 'the device'}: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
     }
     if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
     return { action: 'confirm', running: slotSummary(hello, hello.running).slot, boot: slotSummary(hello, r.boot).slot, version: hello.runVersion };
@@ -58,13 +57,12 @@ export function confirmApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
 /** Marks the running (pending) app invalid; the device reboots into the previous app. */
 export function rollbackApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
   return withDevice(o, async (link, hello) => {
-    await link.send({ type: 'ROLLBACK' });
-    const r = await link.wait('ROLLBACK_ACK', 5000, { signal: o.signal });
+    const r = await link.request({ type: 'ROLLBACK' }, 'ROLLBACK_ACK', 5000, { signal: o.signal });
     if (r.status === STATUS.NO_PENDING) {
-      throw new OtaError('DEVICE_STATE', `nothing to roll back: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
+      throw new OtaError('DEVICE_STATE', `nothing to roll back on ${o.portLabel ?? 'the device'}: the running app (${hello.runVersion}) is not pending verification`, { details: { status: r.status } });
     }
     if (r.status === STATUS.BAD_STATE) {
-      throw new OtaError('DEVICE_STATE', 'the device has no other bootable app to roll back to', { details: { status: r.status } });
+      throw new OtaError('DEVICE_STATE', `${o.portLabel ?? 'the device'} has no other bootable app to roll back to`, { details: { status: r.status } });
     }
     if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
     const b = slotSummary(hello, r.boot);
@@ -74,8 +72,7 @@ export function rollbackApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
 
 export function rebootDevice(o: DeviceCommandOptions): Promise<void> {
   return withDevice(o, async (link) => {
-    await link.send({ type: 'REBOOT' });
-    const r = await link.wait('REBOOT_ACK', 2000, { signal: o.signal });
+    const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 2000, { signal: o.signal });
     if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
   });
 }

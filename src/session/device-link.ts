@@ -21,11 +21,20 @@ export interface LinkCounters {
   sentFrames: number;
   receivedFrames: number;
   badPayload: number;
+  /** Every byte that came in, frames and noise alike. */
+  rxBytes: number;
+  /** Of those, printable ASCII, CR, LF or TAB (a boot log looks like text; a baud mismatch does not). */
+  rxTextBytes: number;
 }
+
+/** How much of the incoming noise we keep to quote in a "no device" message. */
+const SAMPLE_BYTES = 160;
 
 export class DeviceLink {
   readonly decoder = new FrameDecoder();
-  readonly counters: LinkCounters = { sentFrames: 0, receivedFrames: 0, badPayload: 0 };
+  readonly counters: LinkCounters = { sentFrames: 0, receivedFrames: 0, badPayload: 0, rxBytes: 0, rxTextBytes: 0 };
+  /** The first bytes received (for quoting what a device printed instead of answering). */
+  readonly rxSample: number[] = [];
   private waiters: Waiter[] = [];
   private listeners = new Set<(m: Message) => void>();
   private lost: OtaError | undefined;
@@ -60,6 +69,26 @@ export class DeviceLink {
   }
 
   /**
+   * Sends `m` and waits for the reply of `type`. The waiter is registered before the bytes go out,
+   * so a device that answers faster than our own write completes cannot slip its reply past us.
+   */
+  async request<T extends Message['type']>(
+    m: Message,
+    type: T,
+    timeoutMs: number,
+    opts: { pred?: (m: MessageOf<T>) => boolean; signal?: AbortSignal; what?: string } = {},
+  ): Promise<MessageOf<T>> {
+    const reply = this.wait(type, timeoutMs, opts);
+    try {
+      await this.send(m);
+    } catch (e) {
+      reply.catch(() => {});
+      throw e;
+    }
+    return reply;
+  }
+
+  /**
    * Waits for the next message of `type` (optionally also matching `pred`). Rejects with TIMEOUT
    * after `timeoutMs`, with the link error if the link goes away, or when `signal` aborts.
    */
@@ -91,6 +120,11 @@ export class DeviceLink {
   }
 
   private onBytes(bytes: Uint8Array): void {
+    this.counters.rxBytes += bytes.length;
+    for (const b of bytes) {
+      if ((b >= 0x20 && b < 0x7f) || b === 0x0a || b === 0x0d || b === 0x09) this.counters.rxTextBytes++;
+      if (this.rxSample.length < SAMPLE_BYTES) this.rxSample.push(b);
+    }
     for (const frame of this.decoder.push(bytes)) {
       const m = decodeMessage(frame);
       if (!m) { this.counters.badPayload++; continue; }

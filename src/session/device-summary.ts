@@ -24,6 +24,8 @@ export interface DeviceSummary {
   antiRollback: boolean;
   pendingVerify: boolean;
   efuseSecureVersion: number;
+  /** Project name of the running app (esp_app_desc_t.project_name). */
+  project: string;
   running: SlotSummary;
   boot: SlotSummary;
   target: string | null;
@@ -66,6 +68,7 @@ export function describeDevice(h: HelloAck): DeviceSummary {
     antiRollback: (h.flags & HELLO_FLAGS.ANTI_ROLLBACK) !== 0,
     pendingVerify: (h.flags & HELLO_FLAGS.PENDING_VERIFY) !== 0,
     efuseSecureVersion: h.efuseSecureVersion,
+    project: h.runProject,
     running: { ...slotSummary(h, h.running), version: h.runVersion, secureVersion: h.runSecureVersion },
     boot: slotSummary(h, h.boot),
     target: h.parts[h.target] ? slotLabel(h.parts[h.target]!.subtype) : null,

@@ -13,7 +13,7 @@ import type { Reporter } from '../reporter.js';
 import type { DeviceLink, MessageOf } from './device-link.js';
 import { slotLabel } from './device-summary.js';
 import { connect } from './handshake.js';
-import { deviceStatusError, type StatusContext } from './status-errors.js';
+import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 
 export interface FinishOptions {
   clock: Clock;
@@ -23,6 +23,10 @@ export interface FinishOptions {
   ctx: StatusContext;
   /** Names a slot index from the device's HELLO_ACK partition list. */
   slotName: (index: number) => string;
+  /** The slot being written (BEGIN_ACK.target): what must boot after a successful END. */
+  target: number;
+  /** File length, for the "session lost" error. */
+  total: number;
 }
 
 export interface FinishResult {
@@ -41,16 +45,23 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
   });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      await link.send({ type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 });
+      const pending = waitExtending(link, o, () => busy);
       let res: MessageOf<'RESULT'>;
       try {
-        res = await waitExtending(link, o, () => busy);
+        await link.send({ type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 });
+        res = await pending;
       } catch (e) {
+        pending.catch(() => {});
         if (e instanceof OtaError && e.code === 'TIMEOUT') continue;
         throw e;
       }
       if (res.status === STATUS.OK) return { bootLabel: o.slotName(res.boot), version: res.version, secureVersion: res.secureVersion };
-      if (res.status === STATUS.NO_SESSION && attempt > 0) return await confirmFromHello(link, o);
+      if (res.status === STATUS.NO_SESSION) {
+        // First END: the device lost the session before verifying (it reset); resume it. A repeated
+        // END: our first END may have worked and only its RESULT was lost; ask what boots now.
+        if (attempt === 0) throw new SessionLostError(o.total);
+        return await confirmFromHello(link, o);
+      }
       throw deviceStatusError(res.status, o.ctx, res.detail);
     }
     throw new OtaError('TIMEOUT', `the device did not report the result of verification within ${END_TIMEOUT_MS / 1000} s (3 attempts)`);
@@ -70,10 +81,14 @@ async function waitExtending(link: DeviceLink, o: FinishOptions, busy: () => num
   }
 }
 
-/** The RESULT was lost but the device has no session: see what it will boot now. */
+/**
+ * The RESULT was lost and the device has no session: it either finished (and switched its boot slot
+ * to the one we wrote) or lost the session (reset). Only the first counts as success; we never
+ * report the old boot slot as an update.
+ */
 async function confirmFromHello(link: DeviceLink, o: FinishOptions): Promise<FinishResult> {
   const h = await connect(link, { clock: o.clock, timeoutMs: 3000, signal: o.signal });
   const p = h.parts[h.boot];
-  if (!p) throw new OtaError('DEVICE_STATE', 'the device lost the result of the update and reports no boot slot');
+  if (!p || h.boot !== o.target || !p.valid) throw new SessionLostError(o.total);
   return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
 }

@@ -1,7 +1,8 @@
 /**
  * Finding the device: HELLO every HELLO_INTERVAL_MS until a HELLO_ACK arrives (SPEC §4.1). The
  * decoder drops boot-log text and half frames, so a device that is still printing its boot banner
- * simply answers a later HELLO. A device speaking another protocol version is a clear error.
+ * simply answers a later HELLO. A device speaking another protocol version is a clear error, and a
+ * device that never answers gets a message saying what was tried and what, if anything, came back.
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
@@ -14,7 +15,7 @@ export interface ConnectOptions {
   clock: Clock;
   timeoutMs?: number;
   signal?: AbortSignal;
-  /** Describes the port for error messages ("/dev/ttyUSB0 at 115200 baud"). */
+  /** Names the port in error messages ("/dev/ttyUSB0"). */
   portLabel?: string;
 }
 
@@ -26,35 +27,54 @@ export async function connect(link: DeviceLink, opts: ConnectOptions): Promise<H
   for (;;) {
     if (opts.signal?.aborted) throw abortError();
     attempts++;
-    await link.send(hello);
     const left = timeoutMs - (opts.clock.now() - start);
     try {
-      const ack = await link.wait('HELLO_ACK', Math.max(1, Math.min(HELLO_INTERVAL_MS, left)), {
-        signal: opts.signal,
-      });
+      const ack = await link.request(hello, 'HELLO_ACK', Math.max(1, Math.min(HELLO_INTERVAL_MS, left)), { signal: opts.signal });
       if (ack.proto !== PROTO_VERSION) {
         throw new OtaError(
           'PROTOCOL_VERSION',
-          `the device speaks ota-uart protocol ${ack.proto}; this host speaks ${PROTO_VERSION}. ` +
+          `the device on ${opts.portLabel ?? 'the port'} speaks ota-uart protocol ${ack.proto}; this host speaks ${PROTO_VERSION}. ` +
             (ack.proto > PROTO_VERSION ? 'Upgrade ota-uart.' : 'Update the device firmware or use an older ota-uart.'),
-          { details: { deviceProto: ack.proto, hostProto: PROTO_VERSION } },
+          { details: { deviceProto: ack.proto, hostProto: PROTO_VERSION, port: opts.portLabel } },
         );
       }
       return ack;
     } catch (e) {
       if (!(e instanceof OtaError) || e.code !== 'TIMEOUT') throw e;
     }
-    if (opts.clock.now() - start >= timeoutMs) {
-      const c = link.decoder.counters;
-      const heard =
-        c.frames + c.noiseBytes === 0
-          ? 'nothing at all came back (is the device powered, on this port, and running firmware with the ota-uart receiver? are TX/RX swapped?)'
-          : `only unreadable data came back (${c.noiseBytes} noise bytes, ${c.badCrc} bad CRCs: a baud-rate mismatch, or firmware without the ota-uart receiver)`;
-      throw new OtaError(
-        'NO_DEVICE',
-        `no ota-uart device answered on ${opts.portLabel ?? 'the port'}: sent ${attempts} HELLO frames over ${(timeoutMs / 1000).toFixed(1)} s; ${heard}`,
-        { details: { attempts, timeoutMs, counters: { ...c } } },
-      );
-    }
+    if (opts.clock.now() - start >= timeoutMs) throw noDeviceError(link, attempts, timeoutMs, opts.portLabel);
   }
+}
+
+/**
+ * NO_DEVICE, saying what was tried (port, baud, how long, how many HELLOs) and what came back, so
+ * the user can tell a dead or unplugged board from a baud mismatch or firmware without a receiver.
+ */
+export function noDeviceError(link: DeviceLink, attempts: number, timeoutMs: number, portLabel?: string): OtaError {
+  const d = link.decoder.counters;
+  const c = link.counters;
+  const baud = link.transport.baud;
+  const tried = `no ota-uart device answered on ${portLabel ?? 'the port'} at ${baud} baud: sent ${attempts} HELLO frames over ${(timeoutMs / 1000).toFixed(1)} s`;
+  let heard: string;
+  if (c.rxBytes === 0) {
+    heard = 'no bytes at all came back (is the board powered and on this port, is TX/RX crossed correctly, is it held in reset or in the ROM bootloader?)';
+  } else if (c.receivedFrames > 0) {
+    heard = `got ${c.receivedFrames} protocol frames but no HELLO_ACK (is another program talking to the device?)`;
+  } else if (c.rxTextBytes >= c.rxBytes * 0.9) {
+    heard = `got ${c.rxBytes} bytes of non-protocol text ("${quote(link.rxSample)}"): is the firmware with the ota-uart receiver running? (the example firmware is in firmware/esp-idf-example)`;
+  } else {
+    heard = `got ${c.rxBytes} bytes that are neither text nor frames (${d.badCrc} bad CRCs): a baud-rate mismatch? the device listens at the rate set with --initial-baud`;
+  }
+  return new OtaError('NO_DEVICE', `${tried}; ${heard}`, {
+    details: { port: portLabel, baud, attempts, timeoutMs, rxBytes: c.rxBytes, rxTextBytes: c.rxTextBytes, decoder: { ...d } },
+  });
+}
+
+/** A short, single-line, printable excerpt of what the device sent. */
+function quote(bytes: readonly number[]): string {
+  const text = String.fromCharCode(...bytes.slice(0, 60))
+    .replace(/[\r\n\t]+/g, ' ')
+    .replace(/[^\x20-\x7e]/g, '.')
+    .trim();
+  return bytes.length > 60 ? `${text}...` : text;
 }

@@ -1,6 +1,10 @@
 export { push, type PushOptions, type PushResult } from './push.js';
+export { pushMany, pushToTarget, exitStatusOf, type PushManyOptions, type PushTarget, type DevicePushOptions, type DeviceOutcome } from './push-many.js';
+export { deviceRecord, RecordCollector, type DeviceRecord } from './push-record.js';
+export { runStation, type StationOptions, type StationTally, type StationEvent } from './station.js';
 export { deviceInfo, confirmApp, rollbackApp, rebootDevice, type DeviceCommandOptions, type ConfirmResult } from './device-commands.js';
 export { describeDevice, slotLabel, type DeviceSummary, type SlotSummary } from './device-summary.js';
+export type * from './events.js';
 export { DeviceLink } from './device-link.js';
 export { connect } from './handshake.js';
 export { uploadData, type UploadParams, type UploadStats } from './uploader.js';

@@ -11,8 +11,8 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, DEFAULT_CHUNK, STATUS } from '../protocol/index.js';
+import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, DEFAULT_CHUNK, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
@@ -21,7 +21,7 @@ import { connect, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
 import { finishSession } from './finish.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
-import { uploadData, type UploadStats } from './uploader.js';
+import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
 
 export interface PushOptions {
@@ -81,41 +81,49 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   let firstHello: HelloAck | undefined;
   let resumeOffset = 0;
   let transport = await opts.open();
+  // The rate the device listens at after a reset; a resync may have to go back to it.
+  const initialBaud = transport.baud;
   let baud = transport.baud;
-
-  const addCounters = (link: DeviceLink, s?: UploadStats): void => {
-    totals.crc += link.decoder.counters.badCrc;
-    if (s) { totals.retries += s.retransmits; totals.timeouts += s.timeouts; }
-  };
+  let baudWorks = true;
 
   try {
     for (let attempt = 0; ; attempt++) {
       const link = new DeviceLink(transport, clock);
-      let stats: UploadStats | undefined;
+      const stats = newUploadStats();
       try {
-        const hello = await connect(link, { clock, timeoutMs: attempt === 0 ? opts.connectTimeoutMs : 3000, signal: opts.signal, portLabel: opts.portLabel });
+        const hello = attempt === 0
+          ? await connect(link, { clock, timeoutMs: opts.connectTimeoutMs, signal: opts.signal, portLabel: opts.portLabel })
+          : await reconnect(link, initialBaud, clock, opts);
         if (!firstHello) {
           firstHello = hello;
           reporter.event({ type: 'hello', device: describeDevice(hello) });
         }
         ctx.runningVersion = hello.runVersion;
         ctx.targetSize = hello.parts[hello.target]?.size;
-        if (opts.baud && opts.baud !== transport.baud) baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
+        ctx.chipName = chipName(hello.chipId);
+        baud = transport.baud;
+        if (opts.baud && opts.baud !== transport.baud && baudWorks) {
+          baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
+          baudWorks = baud === opts.baud;
+        }
         const chunk = pickChunk(opts.chunk, hello.maxFrame);
         const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
-        await link.send({ type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw });
-        const began = await waitBeginAck(link, clock, opts.signal);
+        const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
         if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
         if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
-        reporter.event({ type: began.nextOffset > ENC_HEADER_SIZE ? 'resume' : 'begin', offset: began.nextOffset, total: opts.image.length, target: began.target });
+        const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
+        reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
         totals.sent += opts.image.length - began.nextOffset;
-        stats = await uploadData(link, {
+        await uploadData(link, {
           image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
-          clock, reporter, signal: opts.signal, statusContext: ctx,
+          clock, reporter, signal: opts.signal, statusContext: ctx, stats,
           onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
         });
-        const result = await finishSession(link, { clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, slotName: (i) => slotSummary(hello, i).slot });
-        addCounters(link, stats);
+        const result = await finishSession(link, {
+          clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
+          slotName: (i) => slotSummary(hello, i).slot,
+        });
+        addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
         const out: PushResult = {
           port: opts.portLabel,
@@ -138,14 +146,13 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         reporter.event({ type: 'result', ok: true, ...out });
         return out;
       } catch (e) {
-        addCounters(link, stats);
-        if (!isRecoverable(e) || attempt >= (opts.maxResyncs ?? 5) || opts.signal?.aborted) throw e;
+        addCounters(totals, link, stats);
+        if (!isRecoverable(e) || attempt >= (opts.maxResyncs ?? 5) || opts.signal?.aborted) throw withTotals(e, totals);
         totals.resyncs++;
         reporter.event({ type: 'resync', reason: (e as Error).message, attempt: attempt + 1 });
         if (!transport.isOpen || (e instanceof OtaError && e.disconnected)) {
           await transport.close().catch(() => {});
           transport = await reopenWithin(opts.open, opts.reconnectTimeoutMs ?? 10_000, clock, opts.signal, opts.portLabel);
-          baud = transport.baud;
         }
       }
     }
@@ -154,6 +161,37 @@ export async function push(opts: PushOptions): Promise<PushResult> {
     throw e;
   } finally {
     await transport.close().catch(() => {});
+  }
+}
+
+type Totals = { retries: number; timeouts: number; crc: number; resyncs: number; sent: number };
+
+function addCounters(totals: Totals, link: DeviceLink, s: UploadStats): void {
+  totals.crc += link.decoder.counters.badCrc;
+  totals.retries += s.retransmits;
+  totals.timeouts += s.timeouts;
+}
+
+/** Attaches what the failed push did (retries, reconnects) to its error, for reports. */
+function withTotals(e: unknown, totals: Totals): unknown {
+  if (e instanceof OtaError) Object.assign(e.details, { retries: totals.retries, timeouts: totals.timeouts, crcErrors: totals.crc, resyncs: totals.resyncs });
+  return e;
+}
+
+/**
+ * HELLO after a lost session. The device may still run at the switched rate (only the link
+ * glitched) or be back at its initial rate (it reset), so try the rate we are at, then the other.
+ */
+async function reconnect(link: DeviceLink, initialBaud: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
+  const t = link.transport;
+  const rates = t.baud === initialBaud ? [initialBaud] : [t.baud, initialBaud];
+  for (let i = 0; ; i++) {
+    if (t.baud !== rates[i]) await t.setBaud(rates[i]!);
+    try {
+      return await connect(link, { clock, timeoutMs: 3000, signal: opts.signal, portLabel: opts.portLabel });
+    } catch (e) {
+      if (!(e instanceof OtaError && e.code === 'NO_DEVICE') || i + 1 >= rates.length) throw e;
+    }
   }
 }
 
@@ -172,15 +210,17 @@ function pickChunk(requested: number | undefined, maxFrame: number): number {
   return Math.min(want, cap);
 }
 
-async function waitBeginAck(link: DeviceLink, clock: Clock, signal?: AbortSignal) {
+async function beginSession(link: DeviceLink, begin: Message, clock: Clock, signal?: AbortSignal) {
   // A device may announce a long key unwrap or erase with ACK(BUSY) before its BEGIN_ACK.
   let busy = 0;
   const off = link.listen((m) => { if (m.type === 'ACK' && m.status === STATUS.BUSY) busy += m.busyMs; });
   try {
-    for (;;) {
+    for (let first = true; ; first = false) {
       const used = busy;
       try {
-        return await link.wait('BEGIN_ACK', BEGIN_TIMEOUT_MS + used, { signal });
+        return first
+          ? await link.request(begin, 'BEGIN_ACK', BEGIN_TIMEOUT_MS + used, { signal })
+          : await link.wait('BEGIN_ACK', BEGIN_TIMEOUT_MS + used, { signal });
       } catch (e) {
         if (!(e instanceof OtaError && e.code === 'TIMEOUT' && busy > used)) throw e;
       }
@@ -200,8 +240,7 @@ async function sendAbort(transport: Transport, clock: Clock): Promise<void> {
   if (!transport.isOpen) return;
   const link = new DeviceLink(transport, clock);
   try {
-    await link.send({ type: 'ABORT' });
-    await link.wait('ABORT_ACK', 500);
+    await link.request({ type: 'ABORT' }, 'ABORT_ACK', 500);
   } catch {
     // Best effort: the device also drops an idle session on the next BEGIN.
   }

@@ -28,6 +28,12 @@ export interface UploadParams {
   statusContext?: StatusContext;
   /** Called with every cumulative-ack advance (for progress). */
   onProgress?: (acked: number) => void;
+  /** Counters to update in place (so a failed upload still tells how many retries it took). */
+  stats?: UploadStats;
+}
+
+export function newUploadStats(): UploadStats {
+  return { framesSent: 0, retransmits: 0, timeouts: 0, duplicateAcks: 0, busyMs: 0, srttMs: 0 };
 }
 
 export interface UploadStats {
@@ -51,7 +57,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   const sacked = new Uint8Array(nChunks);
   const resend = new Set<number>();
   const rtt = new RttEstimator(MIN_RTO_MS);
-  const stats: UploadStats = { framesSent: 0, retransmits: 0, timeouts: 0, duplicateAcks: 0, busyMs: 0, srttMs: 0 };
+  const stats: UploadStats = p.stats ?? newUploadStats();
 
   let acked = p.start; // device's next_offset
   let ackedIdx = 0;
@@ -180,9 +186,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         await send(probe);
       }
     }
-    stats.srttMs = rtt.srtt;
     return stats;
   } finally {
+    stats.srttMs = rtt.srtt;
     unlisten();
     p.signal?.removeEventListener('abort', onAbort);
   }

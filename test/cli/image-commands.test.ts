@@ -86,15 +86,15 @@ afterAll(() => {
 describe('help and exit statuses', () => {
   it('each image command\'s --help shows usage and examples', async () => {
     for (const [cmd, example] of [
-      ['keygen', /\n  ota-uart keygen --scheme rsa --out keys\/\n/],
-      ['encrypt', /\n  ota-uart encrypt build\/app\.bin --key rsa_pub_key\.pem -o app\.enc\.bin\n/],
-      ['decrypt', /\n  ota-uart decrypt app\.enc\.bin --hmac-key device_hmac_key\.bin -o app\.bin\n/],
-      ['inspect', /\n  ota-uart inspect app\.enc\.bin --key rsa_priv_key\.pem\n/],
+      ['keygen', /ota-uart keygen --scheme ecies --out keys\/ +writes keys\/device_hmac_key\.bin \(device eFuse\)/],
+      ['encrypt', /ota-uart encrypt storage\.bin --raw --key +a data partition image/],
+      ['decrypt', /ota-uart decrypt app\.enc\.bin --hmac-key +ECIES scheme, with the device HMAC key/],
+      ['inspect', /ota-uart inspect app\.enc\.bin +header only: size, IV, tag, image id/],
     ] as const) {
       const r = spawnCli(cmd, '--help');
       expect(r.status).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`ota-uart ${cmd}`));
-      expect(r.stdout).toMatch(/Examples:/);
+      expect(r.stdout).toMatch(new RegExp(`Examples:\\n  ota-uart ${cmd} `));
       expect(r.stdout).toMatch(example);
     }
   });
@@ -102,12 +102,10 @@ describe('help and exit statuses', () => {
   it('top-level --help documents the exit statuses used by the image commands', async () => {
     const r = spawnCli('--help');
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/2 usage/);
-    expect(r.stdout).toMatch(/3 input not found/);
-    expect(r.stdout).toMatch(/4 not an encrypted image/);
-    expect(r.stdout).toMatch(/5 wrong or unusable key/);
-    expect(r.stdout).toMatch(/6 authentication failed/);
-    expect(r.stdout).toMatch(/7 invalid app image/);
+    const text = r.stdout.replace(/\s+/g, ' '); // the epilog wraps anywhere
+    for (const re of [/\b2 usage/, /\b3 file not found/, /\b4 not an encrypted image/, /\b5 wrong key/, /\b6 authentication failed/, /\b7 invalid app image/]) {
+      expect(text).toMatch(re);
+    }
     expect(EXIT_STATUS).toMatchObject({
       USAGE: 2,
       INPUT_NOT_FOUND: 3,

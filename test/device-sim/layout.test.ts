@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { Flash } from '../../src/device-sim/flash.js';
 import {
@@ -11,7 +12,8 @@ import { Otadata, OTA_STATE, otaSeqCrc, encodeOtaEntry } from '../../src/device-
 import { createFlashImage, readDeviceState } from '../../src/device-sim/flash-image.js';
 import { buildAppImage } from '../../src/image/index.js';
 
-const V = '/work/shared/vectors';
+// Copies of the shared vectors (same file names), so the tests need nothing outside the repo.
+const V = fileURLToPath(new URL('../fixtures', import.meta.url));
 
 describe('partition table', () => {
   it('is byte-identical to gen_esp32part.py output for partitions_two_ota.csv', () => {

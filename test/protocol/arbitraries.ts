@@ -5,12 +5,16 @@ import { IMAGE_HEADER_SIZE, MAX_PARTS, type Message, type PartInfo } from '../..
 const u8 = fc.integer({ min: 0, max: 0xff });
 const u16 = fc.integer({ min: 0, max: 0xffff });
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
-/** Strings that survive a char[n] field: no NUL, at most n UTF-8 bytes. */
+/**
+ * Strings that survive a char[n] field: no NUL, at most n UTF-8 bytes. Shortened by whole code
+ * points: cutting UTF-16 code units could split a surrogate pair, leaving a string with no UTF-8
+ * form (that was the round-trip counterexample: encodeChars now refuses such strings).
+ */
 const chars = (n: number) =>
   fc.string({ unit: 'grapheme', maxLength: n }).map((s) => {
-    let t = s.replace(/\0/g, '');
-    while (new TextEncoder().encode(t).length > n) t = t.slice(0, -1);
-    return t;
+    const cps = [...s.replace(/\0/g, '')];
+    while (new TextEncoder().encode(cps.join('')).length > n) cps.pop();
+    return cps.join('');
   });
 const bytes = (n: number) => fc.uint8Array({ minLength: n, maxLength: n });
 

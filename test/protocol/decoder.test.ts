@@ -80,7 +80,12 @@ describe('FrameDecoder: noise and recovery', () => {
   it('drops an over-long run once, however it is split, and recovers at the next frame', () => {
     const cap = cobsMaxEncodedLength(MAX_FRAME_ABS);
     const junk = new Uint8Array(cap * 3 + 5).fill(0x55);
-    for (const chunks of [[junk, ping], [junk.subarray(0, 10), junk.subarray(10), ping], Array.from({ length: 50 }, (_, i) => junk.subarray(i * 300, (i + 1) * 300)).concat([ping])]) {
+    const splits: Uint8Array[][] = [
+      [junk, ping],
+      [junk.subarray(0, 10), junk.subarray(10), ping],
+      [...Array.from({ length: 50 }, (_, i) => junk.subarray(i * 300, (i + 1) * 300)), ping],
+    ];
+    for (const chunks of splits) {
       const { d, frames } = decodeAll(chunks);
       expect(frames).toEqual([pingFrame]);
       expect(d.counters).toEqual(zero({ frames: 1, tooLong: 1, noiseBytes: junk.length }));
@@ -104,7 +109,7 @@ describe('FrameDecoder: noise and recovery', () => {
   it('classifies bad COBS, too short, bad CRC and wrong version', () => {
     const good = frameBody(0x09, unhex('01000000'));
     const badCrc = good.slice();
-    badCrc[3] ^= 0x40;
+    badCrc[3]! ^= 0x40;
     const v2 = frameBody(0x09, unhex('01000000'), 2);
     const cases: [Uint8Array, Partial<DecoderCounters>][] = [
       [unhex('0005112200'), { badCobs: 1, noiseBytes: 3 }],
@@ -141,6 +146,12 @@ describe('FrameDecoder: noise and recovery', () => {
     expect(d.counters).toEqual(zero({ frames: 1, noiseBytes: 4 }));
     expect(d.push(ping.subarray(5))).toEqual([]); // the tail alone is garbage
     expect(d.push(ping)).toEqual([pingFrame]);
+  });
+
+  it('the encoder refuses a body longer than MAX_FRAME_ABS (no receiver would accept it)', () => {
+    expect(encodeFrame(0x04, new Uint8Array(MAX_FRAME_ABS - 6)).length).toBeGreaterThan(MAX_FRAME_ABS);
+    expect(() => encodeFrame(0x04, new Uint8Array(MAX_FRAME_ABS - 5))).toThrow(TypeError);
+    expect(() => encodeMessage({ type: 'DATA', offset: 0, data: new Uint8Array(4103) })).toThrow(TypeError);
   });
 
   it('validates maxFrame', () => {

@@ -15,7 +15,7 @@ const f = (type: number, payload: Uint8Array): Frame => ({ ver: 1, type, payload
 
 describe('messages', () => {
   it('decode(encode(m)) == m for random messages of every type', () => {
-    fc.assert(fc.property(messageArb, (m) => expect(roundTrip(m)).toEqual(m)), { numRuns: 500 });
+    fc.assert(fc.property(messageArb, (m) => { expect(roundTrip(m)).toEqual(m); }), { numRuns: 500 });
   });
 
   it('encodeData is byte-identical to encodeMessage(DATA)', () => {
@@ -81,6 +81,10 @@ describe('messages', () => {
     expect(() => encodeMessage({ type: 'BEGIN', flags: 0, chunk: 1024, total: 0, header: new Uint8Array(511) })).toThrow(TypeError);
     expect(() => encodeMessage({ type: 'REPLY', code: 0x04, status: 0x20 })).toThrow(TypeError);
     expect(() => encodeData(0x1_0000_0000, new Uint8Array(16))).toThrow(TypeError);
+    // An unpaired surrogate has no UTF-8 form; TextEncoder would put U+FFFD on the wire.
+    expect(() => encodeMessage({ type: 'RESULT', status: 0, boot: 0, secureVersion: 0, version: '1.0\ud800', detail: 0 })).toThrow(TypeError);
+    expect(() => encodeChars('\udc00x', 32)).toThrow(TypeError);
+    expect(encodeChars('\u{10000}', 32)).toEqual(Uint8Array.of(0xf0, 0x90, 0x80, 0x80)); // a pair is fine
   });
 
   it('uses the frame type codes of SPEC §4', () => {

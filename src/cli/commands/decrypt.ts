@@ -76,12 +76,9 @@ export const decryptCommand: CommandModule<object, DecryptArgs> = {
         }
         return true;
       })
-      .example('# RSA scheme, with the device private key', '')
-      .example('$0 decrypt app.enc.bin --key rsa_priv_key.pem -o app.bin', '')
-      .example('# ECIES scheme, with the device HMAC key (the eFuse key)', '')
-      .example('$0 decrypt app.enc.bin --hmac-key device_hmac_key.bin -o app.bin', '')
-      .example('# ECIES scheme, with a P-256 private PEM', '')
-      .example('$0 decrypt app.enc.bin --key ecc_private.pem -o app.bin', ''),
+      .example('$0 decrypt app.enc.bin --key rsa_priv_key.pem -o app.bin', 'RSA scheme')
+      .example('$0 decrypt app.enc.bin --hmac-key device_hmac_key.bin -o app.bin', 'ECIES scheme, with the device HMAC key')
+      .example('$0 decrypt app.enc.bin --key ecc_private.pem -o app.bin', 'ECIES scheme, with a P-256 private PEM'),
   handler: (args) => {
     const r = runDecrypt(args);
     emit(args.json, r, () => formatDecrypt(r));

@@ -97,13 +97,9 @@ export const encryptCommand: CommandModule<object, EncryptArgs> = {
       .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'encrypted output file' })
       .option('raw', { type: 'boolean', default: false, describe: 'encrypt a non-app file (SPIFFS, LittleFS, NVS image) without checking it' })
       .option('force', { type: 'boolean', default: false, describe: 'replace the output file if it exists' })
-      // '# comment' over a full command line: yargs' two-column layout would cut long commands in half.
-      .example('# RSA scheme (the key decides the scheme)', '')
-      .example('$0 encrypt build/app.bin --key rsa_pub_key.pem -o app.enc.bin', '')
-      .example('# ECIES scheme, with the device public key', '')
-      .example('$0 encrypt build/app.bin --key device_pub_key.pem -o app.enc.bin', '')
-      .example('# a data partition image (SPIFFS, LittleFS, NVS)', '')
-      .example('$0 encrypt storage.bin --raw --key rsa_pub_key.pem -o storage.enc.bin', ''),
+      .example('$0 encrypt build/app.bin --key rsa_pub_key.pem -o app.enc.bin', 'RSA scheme (the key decides the scheme)')
+      .example('$0 encrypt build/app.bin --key device_pub_key.pem -o app.enc.bin', 'ECIES scheme (device public key)')
+      .example('$0 encrypt storage.bin --raw --key rsa_pub_key.pem -o storage.enc.bin', 'a data partition image'),
   handler: (args) => {
     const r = runEncrypt(args);
     emit(args.json, r, () => formatEncrypt(r));

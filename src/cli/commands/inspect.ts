@@ -159,14 +159,10 @@ export const inspectCommand: CommandModule<object, InspectArgs> = {
   describe: 'Show what an encrypted or plain app image contains, and verify it',
   builder: (y) =>
     withDecryptionKeyOptions(y.positional('file', { type: 'string', demandOption: true, describe: 'encrypted image or plain app image' }))
-      .example('# header only: size, IV, tag, image id', '')
-      .example('$0 inspect app.enc.bin', '')
-      .example('# also decrypt in memory: tag, app verification, version', '')
-      .example('$0 inspect app.enc.bin --key rsa_priv_key.pem', '')
-      .example('# ECIES, machine-readable', '')
-      .example('$0 inspect app.enc.bin --hmac-key device_hmac_key.bin --json', '')
-      .example('# a plain app image: header, description, checksum, SHA-256', '')
-      .example('$0 inspect build/app.bin', ''),
+      .example('$0 inspect app.enc.bin', 'header only: size, IV, tag, image id')
+      .example('$0 inspect app.enc.bin --key rsa_priv_key.pem', 'also decrypt in memory: tag, app verification, version')
+      .example('$0 inspect app.enc.bin --hmac-key device_hmac_key.bin --json', 'ECIES, machine-readable')
+      .example('$0 inspect build/app.bin', 'a plain app image: header, description, checksum, SHA-256'),
   handler: (args) => {
     const { result, error } = runInspect(args);
     emit(args.json, result, () => formatInspect(result));

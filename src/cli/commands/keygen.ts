@@ -128,10 +128,8 @@ export const keygenCommand: CommandModule<object, KeygenArgs> = {
     y
       .option('scheme', { choices: ['rsa', 'ecies'] as const, demandOption: true, describe: 'rsa: key wrapped with RSA-3072; ecies: P-256 key derived from an eFuse HMAC key' })
       .option('out', { type: 'string', demandOption: true, describe: 'directory for the two files (created if missing; existing files are never overwritten)' })
-      .example('# keys/rsa_priv_key.pem (device firmware) and keys/rsa_pub_key.pem (build server)', '')
-      .example('$0 keygen --scheme rsa --out keys/', '')
-      .example('# keys/device_hmac_key.bin (device eFuse) and keys/device_pub_key.pem (build server)', '')
-      .example('$0 keygen --scheme ecies --out keys/', ''),
+      .example('$0 keygen --scheme rsa --out keys/', 'writes keys/rsa_priv_key.pem (device) and keys/rsa_pub_key.pem (build server)')
+      .example('$0 keygen --scheme ecies --out keys/', 'writes keys/device_hmac_key.bin (device eFuse) and keys/device_pub_key.pem (build server)'),
   handler: (args) => {
     const r = runKeygen(args);
     emit(args.json, r, () => formatKeygen(r));

@@ -1,14 +1,15 @@
-/** `ota-uart push IMAGE --port PORT`: the main job. */
+/** `ota-uart push IMAGE --port PORT [--port PORT2 ...] [--ports 'GLOB']`: the main job. */
 import type { Argv, CommandModule } from 'yargs';
-import { toOtaError } from '../../errors.js';
-import { push, type PushResult } from '../../session/index.js';
-import { readInputFile } from '../io.js';
-import { emit, table } from '../output.js';
-import { openerFor, type PortArgs, withPortOptions } from '../port-opener.js';
-import { createPushReporter, formatBytes } from '../push-reporter.js';
-import { runInterruptible, terminal } from '../terminal.js';
+import { OtaError } from '../../errors.js';
+import { pushToTarget, type DeviceOutcome, type DevicePushOptions } from '../../session/index.js';
+import { openerFor, requirePorts, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
+import { loadImageArg, type ImageArg } from '../image-arg.js';
+import { createPushView } from '../push-reporter.js';
+import { formatDeviceTable, formatPush } from '../push-summary.js';
+import { openReportFile, type ReportFile } from '../report-file.js';
+import { runStoppable, terminal } from '../terminal.js';
 
-export interface PushArgs extends PortArgs {
+export interface PushArgs extends MultiPortArgs {
   image: string;
   reboot?: boolean;
   'allow-downgrade'?: boolean;
@@ -17,76 +18,120 @@ export interface PushArgs extends PortArgs {
   window?: number;
   'connect-timeout'?: number;
   'reconnect-timeout'?: number;
+  report?: string;
   json?: boolean;
 }
 
-export async function runPush(args: PushArgs): Promise<PushResult> {
-  const image = readInputFile(args.image, 'encrypted image');
-  const port = await openerFor(args);
-  const reporter = createPushReporter({
-    json: !!args.json, tty: terminal.stderrIsTTY(), stream: terminal.stderrStream(), now: () => performance.now(),
-    out: args.json ? terminal.stdoutLine : terminal.stderrLine,
-  });
-  try {
-    return await runInterruptible((signal) =>
-      push({
-        image, imageName: args.image, open: port.open, portLabel: port.label,
-        baud: args.baud, allowDowngrade: args['allow-downgrade'], reboot: args.reboot, fresh: args.fresh,
-        chunk: args.chunk, maxInFlight: args.window, reporter, signal,
-        connectTimeoutMs: args['connect-timeout'] !== undefined ? args['connect-timeout'] * 1000 : undefined,
-        reconnectTimeoutMs: args['reconnect-timeout'] !== undefined ? args['reconnect-timeout'] * 1000 : undefined,
-      }),
-    );
-  } catch (e) {
-    if (args.json) terminal.stdoutLine(JSON.stringify({ type: 'result', ok: false, port: port.label, image: args.image, error: toOtaError(e).toJSON() }));
-    throw e;
-  } finally {
-    reporter.stop();
-    await port.dispose();
-  }
+/** The push settings shared by `push` and `station`. */
+export function pushSettings(args: PushArgs, img: ImageArg, signal?: AbortSignal): DevicePushOptions {
+  return {
+    image: img.bytes, imageName: img.path, baud: args.baud, allowDowngrade: args['allow-downgrade'], reboot: args.reboot,
+    fresh: args.fresh, chunk: args.chunk, maxInFlight: args.window, signal,
+    connectTimeoutMs: args['connect-timeout'] !== undefined ? args['connect-timeout'] * 1000 : undefined,
+    reconnectTimeoutMs: args['reconnect-timeout'] !== undefined ? args['reconnect-timeout'] * 1000 : undefined,
+  };
 }
 
-export function formatPush(r: PushResult, image: string): string {
-  const eff = r.baud > 0 ? ` (${((r.bytesPerSecond * 10) / r.baud * 100).toFixed(0)}% of the line rate)` : '';
-  const next = r.after.rebooting
-    ? r.device.rollback ? 'the device is rebooting into it; confirm it with `ota-uart confirm` once it runs, or it rolls back' : 'the device is rebooting into it'
-    : 'it runs after the next reset (pass --reboot to reset now)';
-  return [
-    `updated ${r.port ?? 'device'}: ${r.after.boot.version} set to boot from ${r.after.boot.slot}`,
-    table([
-      ['image', `${image} (${formatBytes(r.bytes)})`],
-      ['device', `${r.device.chip} ${r.device.chipRevision}`],
-      ['before', `running ${r.before.running.version || '?'} from ${r.before.running.slot}`],
-      ['transfer', `${formatBytes(r.bytesSent)} in ${r.seconds.toFixed(2)} s, ${formatBytes(Math.round(r.bytesPerSecond))}/s at ${r.baud} baud${eff}`],
-      ['resumed at', r.resumeOffset > 0 ? `${r.resumeOffset} bytes` : undefined],
-      ['retries', `${r.retries} (timeouts ${r.timeouts}, CRC errors ${r.crcErrors}, reconnects ${r.resyncs})`],
-      ['next', next],
-    ], '  '),
-  ].join('\n');
+export function withPushOptions<T>(y: Argv<T>, extra: (a: Argv<T & PushArgs>) => Argv<T & PushArgs> = (a) => a): Argv<T & PushArgs> {
+  const withImage = y.positional('image', { type: 'string', demandOption: true, describe: 'encrypted image (.enc) made by `ota-uart encrypt` or esp_enc_img_gen.py' }) as Argv<T & { image: string }>;
+  return withMultiPortOptions(withImage, (a) => extra(a
+    .option('reboot', { type: 'boolean', default: false, describe: 'reset the device into the new app after a successful update' })
+    .option('allow-downgrade', { type: 'boolean', default: false, describe: 'accept an app whose version is the same as or older than the running one' })
+    .option('fresh', { type: 'boolean', default: false, describe: 'start from zero even if the device could resume this image' })
+    .option('chunk', { type: 'number', describe: 'data bytes per frame (multiple of 16; default 1024, capped by the device)' })
+    .option('window', { type: 'number', describe: 'cap bytes in flight (default: whatever the device grants)' })
+    .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to look for the device (it may be printing its boot log)' })
+    .option('reconnect-timeout', { type: 'number', default: 10, describe: 'seconds to wait for a vanished port to come back, then resume' })
+    .option('report', { type: 'string', describe: 'append one NDJSON record per device to this file (safe with several processes writing it)' })
+    .group(['reboot', 'allow-downgrade', 'fresh', 'chunk', 'window', 'connect-timeout', 'reconnect-timeout', 'report'], 'Update:')
+    .check((v) => {
+      for (const k of ['chunk', 'window', 'connect-timeout', 'reconnect-timeout'] as const) {
+        const x = v[k];
+        if (x !== undefined && !(typeof x === 'number' && x > 0)) throw new OtaError('USAGE', `--${k} must be a positive number, got ${String(x)}`);
+      }
+      return true;
+    }) as unknown as Argv<T & PushArgs>));
+}
+
+/** A record as it goes to --report and --json: the device record plus the image id. */
+export function recordLine(o: DeviceOutcome, img: ImageArg): Record<string, unknown> {
+  return { ...o.record, imageId: img.id };
+}
+
+export async function runPush(args: PushArgs): Promise<void> {
+  requirePorts(args, 'push');
+  const img = loadImageArg(args.image);
+  const ports = await resolvePorts(args, 'push');
+  const report: ReportFile | undefined = args.report !== undefined ? openReportFile(args.report) : undefined;
+  const json = !!args.json;
+  const view = createPushView({
+    mode: json ? 'json' : terminal.stderrIsTTY() ? 'tty' : 'plain',
+    out: json ? terminal.stdoutLine : terminal.stderrLine,
+    stream: terminal.stderrStream(), now: () => performance.now(), prefixPorts: ports.length > 1,
+  });
+  let outcomes: DeviceOutcome[];
+  let aborted = false;
+  try {
+    outcomes = await runStoppable(async (signal) => {
+      signal.addEventListener('abort', () => { aborted = true; }, { once: true });
+      return Promise.all(ports.map(async (port) => {
+        const settings = pushSettings(args, img, signal);
+        let outcome: DeviceOutcome;
+        const handle = await openerFor(port, args).catch((e: unknown) => e as Error);
+        if (handle instanceof Error) {
+          // the port could not even be prepared (e.g. the simulator's key): a failed record too
+          outcome = await pushToTarget({ port, open: () => Promise.reject(handle) }, settings);
+        } else {
+          try {
+            outcome = await pushToTarget({ port: handle.label, open: handle.open }, settings, view.reporterFor(handle.label));
+          } finally {
+            await handle.dispose().catch(() => {});
+          }
+        }
+        report?.append(recordLine(outcome, img));
+        if (json) terminal.stdoutLine(JSON.stringify({ type: 'result', ...recordLine(outcome, img) }));
+        return outcome;
+      }));
+    });
+  } finally {
+    view.stop();
+    report?.close();
+  }
+  const failed = outcomes.filter((o) => !o.record.ok);
+  if (ports.length === 1) {
+    const only = outcomes[0]!;
+    if (only.error) throw only.error;
+    if (!json) terminal.stderrLine(formatPush(only.result!, img.path));
+    return;
+  }
+  if (json) {
+    terminal.stdoutLine(JSON.stringify({ type: 'summary', devices: outcomes.length, ok: outcomes.length - failed.length, failed: failed.length }));
+  } else {
+    terminal.stderrLine(formatDeviceTable(outcomes.map((o) => o.record)));
+  }
+  if (failed.length > 0) {
+    // Exit status: 130 when the user aborted, else that of the first failed port in the order given.
+    const first = aborted ? failed.find((o) => o.record.code === 'ABORTED') ?? failed[0]! : failed[0]!;
+    throw new OtaError(first.error!.code, `${failed.length} of ${outcomes.length} devices failed; first: ${first.record.port}: ${first.record.message ?? first.record.code}`, {
+      details: { failed: failed.map((o) => o.record.port) },
+    });
+  }
 }
 
 export const pushCommand: CommandModule<object, PushArgs> = {
   command: 'push <image>',
-  describe: 'Push an encrypted image (esp_encrypted_img) to a device over a serial port',
+  describe: 'Push an encrypted image (esp_encrypted_img) to one or more devices over serial ports',
   builder: (y) =>
-    withPortOptions(y.positional('image', { type: 'string', demandOption: true, describe: 'encrypted image (.enc) made by ota-uart encrypt or esp_enc_img_gen.py' }) as Argv<{ image: string }>)
-      .option('reboot', { type: 'boolean', default: false, describe: 'reset the device into the new app after a successful update' })
-      .option('allow-downgrade', { type: 'boolean', default: false, describe: 'accept an app whose version is the same as or older than the running one' })
-      .option('fresh', { type: 'boolean', default: false, describe: 'start from zero even if the device could resume this image' })
-      .option('chunk', { type: 'number', describe: 'data bytes per frame (multiple of 16; default 1024, capped by the device)' })
-      .option('window', { type: 'number', describe: 'cap bytes in flight (default: whatever the device grants)' })
-      .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to look for the device (it may be printing its boot log)' })
-      .option('reconnect-timeout', { type: 'number', default: 10, describe: 'seconds to wait for a vanished port to come back, then resume' })
-      .example('$0 push app.enc --port /dev/ttyUSB0', 'update one board at the default 921600 baud')
-      .example('$0 push app.enc --port /dev/ttyUSB0 --baud 115200 --reboot', 'slow, safe link; reboot into the new app')
+    withPushOptions(y)
+      .example('$0 push app.enc --port /dev/ttyUSB0', 'update one board (handshake at 115200, transfer at 921600 baud)')
+      .example('$0 push app.enc --port /dev/ttyUSB0 --baud 115200 --reboot', 'a slow, safe link; reboot into the new app afterwards')
       .example('$0 push app.enc --port sim', 'try it on the built-in simulated ESP32 (no hardware)')
-      .example('$0 push app.enc --port /dev/ttyUSB0 --json', 'NDJSON events for scripts (hello, progress, retry, resume, result)')
-      .epilog('A push that is interrupted (cable, reset, Ctrl-C) resumes where it stopped when you run the same command again.'),
-  handler: async (args) => {
-    const r = await runPush(args);
-    // --json is NDJSON: the result is one line like every event before it.
-    if (args.json) terminal.stdoutLine(JSON.stringify({ type: 'result', ok: true, image: args.image, ...r }));
-    else emit(false, r, () => formatPush(r, args.image));
-  },
+      .example("$0 push app.enc --ports '/dev/ttyUSB*' --report line3.ndjson", 'every board on the fixture at once, one report line per board')
+      .example('$0 push app.enc --port /dev/ttyUSB0 --json | jq -c .', 'NDJSON events for scripts: hello, progress, retry, resume, result')
+      .epilog([
+        'An interrupted push (cable, reset, Ctrl-C, a killed host) resumes where it stopped when you run the same command again.',
+        'Ctrl-C aborts cleanly: the device drops the update and keeps running its current firmware (exit status 130).',
+        'With several ports the exit status is 0 only if every device was updated; otherwise it is the status of the first failed port in the order given (see README "Exit codes"); each device\'s own result is in the table, --json and --report.',
+      ].join('\n\n')),
+  handler: (args) => runPush(args),
 };
-

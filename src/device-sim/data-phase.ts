@@ -1,0 +1,117 @@
+/**
+ * DATA and ACK (SPEC §4.5, §6.3): consume in order, hold out-of-order chunks, acknowledge, grant
+ * credit, and write the plaintext to the slot.
+ *
+ * Two credit plans, as the SPEC asks:
+ * - IRAM-safe UART ISR: credit is a full window beyond next_offset; plaintext is written after
+ *   every consumed chunk (esp_ota_write per chunk) while the ring buffer keeps taking input.
+ * - ISR in flash: flash work blinds the UART except for its 128-byte FIFO, so credit only reaches
+ *   the next flash point. When everything up to it has arrived the device says BUSY, writes the
+ *   whole batch, then grants the next batch: nothing the host may send can arrive during the work.
+ * After every write the durable resume record (§7) is appended, after the data it describes (far
+ * more often than the DURABLE_INTERVAL minimum, so even a small image resumes after a power cut).
+ */
+import { IMAGE_HEADER_SIZE, STATUS, statusName, type MessageOf } from '../protocol/index.js';
+import { BUSY_ANNOUNCE_MS, type DeviceCore } from './device-core.js';
+import { FlashError } from './flash.js';
+import { opsMs, type FlashOp } from './flash-ops.js';
+import type { OtaSession } from './ota-session.js';
+
+export function ackMsg(s: OtaSession | undefined, status: number, busyMs = 0): MessageOf<'ACK'> {
+  return {
+    type: 'ACK',
+    status,
+    nextOffset: s?.next ?? 0,
+    creditEnd: s?.creditEnd ?? 0,
+    sack: s ? s.sack() : 0,
+    busyMs: Math.min(0xffff, Math.ceil(busyMs)),
+  };
+}
+
+/** Ops that write the session's pending plaintext and then record how far the slot is good. */
+export function planFlush(d: DeviceCore, s: OtaSession): FlashOp[] {
+  if (s.pendingBytes === 0) return [];
+  const rewrites = s.writer.rewrites;
+  const ops = s.writer.planWrite(s.takePending());
+  d.counters.sectorRewrites += s.writer.rewrites - rewrites;
+  if (d.records) {
+    // §7: offset = 512 + 16k, never more than the slot holds.
+    const good = s.writer.written - (s.writer.written % 16);
+    ops.push(...d.records.append(IMAGE_HEADER_SIZE + good, s.imageId));
+    d.counters.records++;
+  }
+  return ops;
+}
+
+/** Runs flash work for the session; a flash failure ends it with FLASH_ERROR. False if it failed. */
+export async function runSessionFlash(d: DeviceCore, s: OtaSession, ops: FlashOp[]): Promise<boolean> {
+  try {
+    await d.flashWork(ops);
+    return true;
+  } catch (e) {
+    if (!(e instanceof FlashError)) throw e;
+    if (d.session === s) d.session = undefined;
+    d.counters.refusals++;
+    d.event({ type: 'refused', phase: 'data', status: 'FLASH_ERROR', reason: e.message });
+    d.send({ ...ackMsg(s, STATUS.FLASH_ERROR), sack: 0 });
+    return false;
+  }
+}
+
+export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<void> {
+  const s = d.session;
+  d.counters.dataFrames++;
+  if (!s) {
+    d.counters.noSession++;
+    d.send(ackMsg(undefined, STATUS.NO_SESSION));
+    return;
+  }
+  const verdict = s.classify(m.offset, m.data.length);
+  if (verdict === 'bad') {
+    d.counters.badRequests++;
+    if (m.offset + m.data.length > s.creditEnd) d.counters.creditViolations++;
+    d.send(ackMsg(s, STATUS.BAD_REQUEST));
+    return;
+  }
+  if (verdict === 'duplicate' || verdict === 'store') {
+    if (verdict === 'store') {
+      s.store(m.offset, m.data);
+      d.counters.outOfOrder++;
+    } else d.counters.duplicates++;
+    d.send(ackMsg(s, STATUS.OK));
+    return;
+  }
+  for (let data: Uint8Array | undefined = m.data; data; data = s.takeHeldAtNext()) {
+    const r = s.consume(data, d.earlyContext());
+    d.counters.consumed++;
+    if (r && !r.ok) {
+      d.session = undefined;
+      d.counters.refusals++;
+      d.event({ type: 'refused', phase: 'data', status: statusName(r.status), reason: r.reason });
+      d.send({ ...ackMsg(s, r.status), sack: 0 });
+      return;
+    }
+  }
+  if (d.powerCutAt(s.next)) return;
+  const { window, iramUart } = d.opts;
+  if (iramUart) {
+    s.grant(window, iramUart);
+    const ops = planFlush(d, s);
+    const ms = opsMs(ops);
+    d.send(ackMsg(s, ms >= BUSY_ANNOUNCE_MS ? STATUS.BUSY : STATUS.OK, ms >= BUSY_ANNOUNCE_MS ? ms : 0));
+    await runSessionFlash(d, s, ops);
+    return;
+  }
+  if (s.next < s.flashPoint) {
+    d.send(ackMsg(s, STATUS.OK));
+    return;
+  }
+  // Flash point reached: everything granted has arrived, so the host is quiet now.
+  const ops = planFlush(d, s);
+  const ms = opsMs(ops);
+  d.send(ackMsg(s, ms >= BUSY_ANNOUNCE_MS ? STATUS.BUSY : STATUS.OK, ms >= BUSY_ANNOUNCE_MS ? ms : 0));
+  if (!(await runSessionFlash(d, s, ops))) return;
+  if (d.session !== s || s.next >= s.total) return;
+  s.grant(window, iramUart);
+  d.send(ackMsg(s, STATUS.OK));
+}

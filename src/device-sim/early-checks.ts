@@ -1,0 +1,44 @@
+/**
+ * SPEC §4.6: what the device checks as soon as the first 288 plaintext bytes (image header, first
+ * segment header, esp_app_desc_t) exist, in the SPEC's order, so a wrong chip or a downgrade is
+ * refused within the first window instead of after the whole transfer. Pure.
+ */
+import { APP_PREFIX_SIZE, parseAppHeader, type AppInfo } from '../image/index.js';
+import { isDowngrade, STATUS } from '../protocol/index.js';
+
+export interface EarlyCheckContext {
+  chipId: number;
+  chipRev: number;
+  antiRollback: boolean;
+  efuseSecureVersion: number;
+  runningVersion: string;
+  allowDowngrade: boolean;
+}
+
+export type EarlyCheckResult = { ok: true; app: AppInfo } | { ok: false; status: number; detail: number; reason: string };
+
+/** Checks the plaintext prefix (normally 288 bytes; shorter only when the whole image is shorter). */
+export function checkAppPrefix(prefix: Uint8Array, c: EarlyCheckContext): EarlyCheckResult {
+  let app: AppInfo;
+  try {
+    app = parseAppHeader(prefix.subarray(0, APP_PREFIX_SIZE));
+  } catch (e) {
+    const d = (e as { details?: { check?: string; offset?: number } }).details;
+    return { ok: false, status: STATUS.NOT_APP, detail: d?.offset ?? 0, reason: d?.check ?? 'not_app' };
+  }
+  if (app.chipId !== c.chipId) {
+    return { ok: false, status: STATUS.WRONG_CHIP, detail: app.chipId, reason: `image for ${app.chipName}` };
+  }
+  const max = app.maxChipRevFull;
+  if (c.chipRev < app.minChipRevFull || (max !== 0 && max !== 0xffff && c.chipRev > max)) {
+    return { ok: false, status: STATUS.CHIP_REV, detail: c.chipRev, reason: `needs chip rev ${app.minChipRevFull}..${max}` };
+  }
+  const sv = app.desc.secureVersion;
+  if (c.antiRollback && sv < c.efuseSecureVersion) {
+    return { ok: false, status: STATUS.SECURE_VERSION, detail: sv, reason: `secure_version ${sv} < eFuse ${c.efuseSecureVersion}` };
+  }
+  if (!c.allowDowngrade && isDowngrade(app.desc.version, c.runningVersion)) {
+    return { ok: false, status: STATUS.DOWNGRADE, detail: 0, reason: `${app.desc.version} is not newer than ${c.runningVersion}` };
+  }
+  return { ok: true, app };
+}

@@ -1,0 +1,166 @@
+/**
+ * One update session in the device's RAM (SPEC §4.4-§4.6): the image it is for, the decryptor,
+ * where the host is on the slot grid, what arrived out of order, the credit granted, plaintext not
+ * yet written, and the early app checks. The device drives it (sim-device.ts, data-phase.ts); this
+ * module only keeps the books, so every rule of §4.5 is in one place.
+ */
+import type { AppInfo, EncryptedHeader } from '../image/index.js';
+import { APP_PREFIX_SIZE } from '../image/index.js';
+import { MAX_SACK_CHUNKS } from '../protocol/index.js';
+import { checkAppPrefix, type EarlyCheckContext, type EarlyCheckResult } from './early-checks.js';
+import type { GcmStream } from './gcm-stream.js';
+import type { Partition } from './partition-table.js';
+import type { SlotWriter } from './slot-writer.js';
+
+export type DataVerdict = 'consume' | 'store' | 'duplicate' | 'bad';
+
+export interface OtaSessionInit {
+  imageId: Buffer;
+  header: EncryptedHeader;
+  total: number;
+  chunk: number;
+  next: number;
+  target: number;
+  part: Partition;
+  gcm: GcmStream;
+  writer: SlotWriter;
+  allowDowngrade: boolean;
+  /** Plaintext already decrypted before `next` (up to 288 bytes), for the early checks. */
+  prefix?: Uint8Array;
+}
+
+export class OtaSession {
+  readonly imageId: Buffer;
+  readonly header: EncryptedHeader;
+  readonly total: number;
+  readonly target: number;
+  readonly part: Partition;
+  readonly gcm: GcmStream;
+  readonly writer: SlotWriter;
+  allowDowngrade: boolean;
+  chunk: number;
+  /** Origin of the slot grid: DATA offsets are start + k * chunk. */
+  start: number;
+  /** Cumulative acknowledgement: every byte before it was decrypted. */
+  next: number;
+  creditEnd: number;
+  /** Non-IRAM devices: where the next flash work happens (credit never goes beyond it). */
+  flashPoint: number;
+  /** The app passed the early checks (set once 288 plaintext bytes exist). */
+  app: AppInfo | undefined;
+  private prefix: Buffer;
+  private readonly held = new Map<number, Uint8Array>();
+  private pending: Uint8Array[] = [];
+  private pendingLen = 0;
+
+  constructor(i: OtaSessionInit) {
+    this.imageId = i.imageId;
+    this.header = i.header;
+    this.total = i.total;
+    this.chunk = i.chunk;
+    this.start = i.next;
+    this.next = i.next;
+    this.creditEnd = i.next;
+    this.flashPoint = i.next;
+    this.target = i.target;
+    this.part = i.part;
+    this.gcm = i.gcm;
+    this.writer = i.writer;
+    this.allowDowngrade = i.allowDowngrade;
+    this.prefix = Buffer.from(i.prefix ?? new Uint8Array(0));
+  }
+
+  /** A new BEGIN for this session (resume): new grid from `next`, out-of-order chunks forgotten. */
+  restart(chunk: number, allowDowngrade: boolean): void {
+    this.chunk = chunk;
+    this.start = this.next;
+    this.creditEnd = this.next;
+    this.flashPoint = this.next;
+    this.allowDowngrade = allowDowngrade;
+    this.held.clear();
+  }
+
+  /** How a DATA(offset, n bytes) frame is treated (SPEC §4.5). */
+  classify(offset: number, n: number): DataVerdict {
+    if (offset < this.start || (offset - this.start) % this.chunk !== 0) return 'bad';
+    if (offset < this.next) return 'duplicate';
+    if (offset >= this.total || n !== Math.min(this.chunk, this.total - offset) || offset + n > this.creditEnd) return 'bad';
+    if (this.held.has(offset)) return 'duplicate';
+    return offset === this.next ? 'consume' : 'store';
+  }
+
+  store(offset: number, data: Uint8Array): void {
+    this.held.set(offset, data.slice());
+  }
+
+  /** The chunk held out of order at `next`, if any (removed). */
+  takeHeldAtNext(): Uint8Array | undefined {
+    const d = this.held.get(this.next);
+    if (d) this.held.delete(this.next);
+    return d;
+  }
+
+  /**
+   * Decrypts the chunk at `next` and keeps the plaintext for writing. Runs the early checks when
+   * the 288-byte prefix completes (or the image ends first); a failure is returned, not thrown.
+   */
+  consume(data: Uint8Array, ctx: EarlyCheckContext): EarlyCheckResult | undefined {
+    const plain = this.gcm.decrypt(data);
+    this.next += data.length;
+    this.pending.push(plain);
+    this.pendingLen += plain.length;
+    if (this.app) return undefined;
+    if (this.prefix.length < APP_PREFIX_SIZE) {
+      this.prefix = Buffer.concat([this.prefix, plain.subarray(0, APP_PREFIX_SIZE - this.prefix.length)]);
+    }
+    if (this.prefix.length < APP_PREFIX_SIZE && this.next < this.total) return undefined;
+    return this.check(ctx);
+  }
+
+  /** Runs (or re-runs, on resume) the early checks if the prefix is complete. */
+  check(ctx: EarlyCheckContext): EarlyCheckResult | undefined {
+    if (this.prefix.length < APP_PREFIX_SIZE && this.next < this.total) return undefined;
+    const r = checkAppPrefix(this.prefix, { ...ctx, allowDowngrade: this.allowDowngrade });
+    if (r.ok) this.app = r.app;
+    return r;
+  }
+
+  get pendingBytes(): number {
+    return this.pendingLen;
+  }
+
+  /** Plaintext decrypted but not yet written (cleared). */
+  takePending(): Uint8Array {
+    const out = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending);
+    this.pending = [];
+    this.pendingLen = 0;
+    return out;
+  }
+
+  /** ACK.sack: bit i set = chunk at next + (i + 1) * chunk is held. */
+  sack(): number {
+    let s = 0;
+    for (let i = 0; i < MAX_SACK_CHUNKS; i++) if (this.held.has(this.next + (i + 1) * this.chunk)) s |= 1 << i;
+    return s >>> 0;
+  }
+
+  /** Chunks of credit the device grants beyond next_offset: min(window, 32 chunks), at least one. */
+  windowChunks(window: number): number {
+    return Math.max(1, Math.min(MAX_SACK_CHUNKS, Math.floor(window / this.chunk)));
+  }
+
+  /**
+   * Grants credit (never less than before). IRAM-safe UART: a full window beyond next_offset.
+   * Otherwise only up to the next flash point, and a new flash point only once the previous batch
+   * has been written (pendingBytes is 0), so no granted byte can arrive during flash work.
+   */
+  grant(window: number, iramUart: boolean): void {
+    const span = this.windowChunks(window) * this.chunk;
+    if (iramUart) {
+      this.creditEnd = Math.max(this.creditEnd, Math.min(this.total, this.next + span));
+      return;
+    }
+    if (this.next >= this.flashPoint && this.pendingLen === 0) this.flashPoint = Math.min(this.total, this.next + span);
+    this.creditEnd = Math.max(this.creditEnd, this.flashPoint);
+  }
+}

@@ -1,0 +1,68 @@
+/**
+ * Makes a real serial port (or pty) behave like the simulated device's UART: bytes reach the device
+ * no faster than the line rate allows (10 bits a byte) and its replies leave no faster either. A
+ * pty passes bytes at memory speed, so without this `ota-uart simulate` would swallow a whole
+ * window in an instant and never show the timing (or the blackout losses) of a real ESP32. Both
+ * directions reuse the memory link's pacing model (transport/link-model.ts).
+ */
+import type { Clock } from '../clock.js';
+import type { OtaError } from '../errors.js';
+import { LinkDirection } from '../transport/link-model.js';
+import type { Transport } from '../transport/transport.js';
+
+export interface PacedPort extends Transport {
+  /** Adds a listener for the loss of the port (the Transport contract keeps only the last one set by onClose). */
+  addCloseListener(cb: (err: OtaError) => void): void;
+}
+
+export function pacePort(port: Transport, clock: Clock): PacedPort {
+  let rate = port.baud;
+  let dataCb: ((bytes: Uint8Array) => void) | undefined;
+  let closeCb: ((err: OtaError) => void) | undefined;
+  const extra = new Set<(err: OtaError) => void>();
+  const ignore = (): void => {};
+  // Input: the host's bytes as they would arrive over a real wire at `rate`.
+  const rx = new LinkDirection({ pace: true, txBufferBytes: 1 << 30 }, { clock, baud: rate, deliver: (b) => dataCb?.(b), onCut: ignore });
+  // Output: the device's UART shifts its replies out at `rate`.
+  const tx = new LinkDirection({ pace: true }, { clock, baud: rate, deliver: (b) => void port.write(b).catch(ignore), onCut: ignore });
+  port.onData((b) => void rx.write(b).catch(ignore));
+  port.onClose((err) => {
+    closeCb?.(err);
+    for (const l of extra) l(err);
+  });
+  return {
+    write: (bytes) => tx.write(bytes.slice()),
+    drain: async () => {
+      await tx.drain();
+      await port.drain();
+    },
+    onData: (cb) => {
+      dataCb = cb;
+    },
+    onClose: (cb) => {
+      closeCb = cb;
+    },
+    addCloseListener: (cb) => void extra.add(cb),
+    setBaud: async (baud) => {
+      // A pty accepts any rate; a real adapter may refuse one (the device then just paces at it).
+      await port.setBaud(baud).catch(ignore);
+      for (const d of [rx, tx]) {
+        d.setTxBaud(baud);
+        d.setRxBaud(baud);
+      }
+      rate = baud;
+    },
+    get baud() {
+      return rate;
+    },
+    get isOpen() {
+      return port.isOpen;
+    },
+    close: async () => {
+      const err = new Error('closed');
+      rx.shutdown(err);
+      tx.shutdown(err);
+      await port.close();
+    },
+  };
+}

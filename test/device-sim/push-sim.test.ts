@@ -1,0 +1,52 @@
+/**
+ * End to end: the host's push() against the simulated device over the in-memory UART. A valid image
+ * ends with the new version set to boot in the other slot; a tampered one ends with AUTH_FAILED
+ * and the flash still booting what it booted before.
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock, systemClock } from '../../src/clock.js';
+import { createFlashImage, createSimLink, readDeviceState } from '../../src/device-sim/index.js';
+import { push } from '../../src/session/index.js';
+import { drive, fixture, testKey } from './helpers.js';
+
+const BOOT = { chipRev: 300 };
+
+describe('push() to the simulated device', () => {
+  it('installs app_esp32.rsa.enc.bin: 1.2.3-vector set to boot from ota_0, factory untouched', async () => {
+    const flash = createFlashImage();
+    const factoryBefore = flash.read(0x10000, 0x100000);
+    const sim = createSimLink({ flash, key: testKey, clock: systemClock, link: { pace: false } });
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: async () => sim.host, clock: systemClock });
+    expect(r.after.boot).toMatchObject({ slot: 'ota_0', version: '1.2.3-vector', secureVersion: 1 });
+    const st = readDeviceState(flash, BOOT);
+    expect(st.bootLabel).toBe('ota_0');
+    expect(st.parts[1]).toMatchObject({ valid: true, version: '1.2.3-vector' });
+    // The slot holds exactly the decrypted app, and the running (factory) slot was never written.
+    const plain = fixture('app_esp32.bin');
+    expect(flash.read(0x110000, plain.length).equals(plain)).toBe(true);
+    expect(flash.read(0x10000, 0x100000).equals(factoryBefore)).toBe(true);
+    await sim.close();
+  });
+
+  it('refuses a tampered ciphertext with AUTH_FAILED and leaves the boot slot unchanged', async () => {
+    const flash = createFlashImage();
+    const sim = createSimLink({ flash, key: testKey, clock: systemClock, link: { pace: false } });
+    const err = await push({ image: fixture('app_esp32.rsa.enc.tampered_ct.bin'), open: async () => sim.host, clock: systemClock }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'AUTH_FAILED' });
+    expect(readDeviceState(flash, BOOT).bootLabel).toBe('factory');
+    expect(flash.read(0xd000, 0x2000).every((b) => b === 0xff)).toBe(true); // otadata never written
+    await sim.close();
+  });
+
+  it('runs at 921600 baud on a paced link with ESP32 flash timing (FakeClock)', async () => {
+    const clock = new FakeClock();
+    const flash = createFlashImage();
+    const sim = createSimLink({ flash, key: testKey, clock, flashTiming: 'esp32' });
+    const r = await drive(clock, push({ image: fixture('app_esp32.rsa.enc.bin'), open: async () => sim.host, clock, baud: 921600 }));
+    expect(r.baud).toBe(921600);
+    expect(r.after.boot.version).toBe('1.2.3-vector');
+    expect(sim.device.stats.baudSwitches).toBe(1);
+    expect(readDeviceState(flash, BOOT).bootLabel).toBe('ota_0');
+    await sim.close();
+  });
+});

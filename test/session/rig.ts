@@ -1,0 +1,44 @@
+/** Shared setup for session tests: a FakeDevice behind in-memory links on a FakeClock. */
+import { readFileSync } from 'node:fs';
+import { FakeClock } from '../../src/clock.js';
+import { buildAppImage, encryptImage, loadEncryptionKey } from '../../src/image/index.js';
+import { createMemoryLink, type MemoryLink, type MemoryLinkOptions } from '../../src/transport/memory.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { FakeDevice, type FakeDeviceOptions } from './fake-device.js';
+
+const PUB = new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pub.pem', import.meta.url);
+
+/** An encrypted image (demo TEST key) of about `size` bytes of app. */
+export function testImage(size = 40_000, version = '2.0.0'): Buffer {
+  return encryptImage(buildAppImage({ version, size }), loadEncryptionKey(readFileSync(PUB)));
+}
+
+export interface Rig {
+  clock: FakeClock;
+  dev: FakeDevice;
+  links: MemoryLink[];
+  /** The `open` factory for push(): every call makes a new link to the same device (a reconnect). */
+  open: () => Promise<Transport>;
+}
+
+export function rig(o: { dev?: FakeDeviceOptions; link?: (n: number) => Omit<MemoryLinkOptions, 'clock'>; clock?: FakeClock } = {}): Rig {
+  const clock = o.clock ?? new FakeClock();
+  const dev = new FakeDevice({ clock, ...o.dev });
+  const links: MemoryLink[] = [];
+  const open = async (): Promise<Transport> => {
+    const l = createMemoryLink({ clock, ...(o.link?.(links.length) ?? {}) });
+    links.push(l);
+    dev.attach(l[1]);
+    return l[0];
+  };
+  return { clock, dev, links, open };
+}
+
+/** Advances the fake clock in small steps until `p` settles; returns its outcome. */
+export async function drive<T>(clock: FakeClock, p: Promise<T>, stepMs = 5, maxMs = 600_000): Promise<{ value?: T; error?: unknown }> {
+  let out: { value?: T; error?: unknown } | undefined;
+  p.then((value) => { out = { value }; }, (error: unknown) => { out = { error }; });
+  for (let t = 0; !out && t < maxMs; t += stepMs) await clock.advance(stepMs);
+  if (!out) throw new Error(`still running after ${maxMs} ms of fake time`);
+  return out;
+}
