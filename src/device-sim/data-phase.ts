@@ -11,7 +11,7 @@
  * After every write the durable resume record (§7) is appended, after the data it describes (far
  * more often than the DURABLE_INTERVAL minimum, so even a small image resumes after a power cut).
  */
-import { IMAGE_HEADER_SIZE, STATUS, statusName, type MessageOf } from '../protocol/index.js';
+import { IMAGE_HEADER_SIZE, MSG, STATUS, statusName, type MessageOf } from '../protocol/index.js';
 import { BUSY_ANNOUNCE_MS, type DeviceCore } from './device-core.js';
 import { FlashError } from './flash.js';
 import { opsMs, type FlashOp } from './flash-ops.js';
@@ -70,7 +70,7 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
   if (verdict === 'bad') {
     d.counters.badRequests++;
     if (m.offset + m.data.length > s.creditEnd) d.counters.creditViolations++;
-    d.send(ackMsg(s, STATUS.BAD_REQUEST));
+    d.send({ type: 'REPLY', code: MSG.ACK, status: STATUS.BAD_REQUEST }); // §4.9: ignored, the session continues
     return;
   }
   if (verdict === 'duplicate' || verdict === 'store') {

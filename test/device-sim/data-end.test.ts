@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import { createFlashImage, readDeviceState, SimDevice, type SimDeviceOptions } from '../../src/device-sim/index.js';
 import { checkAppImage } from '../../src/image/index.js';
-import { BEGIN_FLAGS, STATUS, type MessageOf } from '../../src/protocol/index.js';
+import { BEGIN_FLAGS, MSG, STATUS, type MessageOf } from '../../src/protocol/index.js';
 import { CHUNK, Probe, beginMsg, dataMsg, encryptForTest, fixture, makeImage, sendAll, testKey } from './helpers.js';
 
 const image = fixture('app_esp32.rsa.enc.bin'); // 3664 bytes: chunks at 512, 1536, 2560, 3584 (80 bytes)
@@ -61,7 +61,7 @@ describe('DATA and ACK', () => {
     expect(dev.stats.duplicates).toBe(2);
   });
 
-  it('BAD_REQUEST for off-grid, beyond-credit, beyond-total or wrong-length data; the session continues', async () => {
+  it('a short reply BAD_REQUEST for off-grid, beyond-credit, beyond-total or wrong-length data; the session continues', async () => {
     const { probe, dev } = await begun({ window: CHUNK });
     const bad = [
       { type: 'DATA', offset: 520, data: image.subarray(520, 1544) }, // off the grid
@@ -69,7 +69,7 @@ describe('DATA and ACK', () => {
       { type: 'DATA', offset: 512, data: image.subarray(512, 1000) }, // wrong length
       { type: 'DATA', offset: 512 + 4 * CHUNK, data: new Uint8Array(CHUNK) }, // beyond total
     ] as const;
-    for (const m of bad) expect(acks(await probe.send(m))[0]).toMatchObject({ status: STATUS.BAD_REQUEST, nextOffset: 512 });
+    for (const m of bad) expect(await probe.send(m)).toEqual([{ type: 'REPLY', code: MSG.ACK, status: STATUS.BAD_REQUEST }]);
     expect(dev.stats.badRequests).toBe(4);
     expect(dev.stats.creditViolations).toBe(3); // the off-grid, beyond-credit and beyond-total frames all reach past credit_end
     expect(acks(await probe.send(dataMsg(image, 512)))[0]).toMatchObject({ status: STATUS.OK, nextOffset: 1536 });
