@@ -4,7 +4,8 @@
  *
  * Two credit plans, as the SPEC asks:
  * - IRAM-safe UART ISR: credit is a full window beyond next_offset; plaintext is written after
- *   every consumed chunk (esp_ota_write per chunk) while the ring buffer keeps taking input.
+ *   every consumed chunk (esp_ota_write per chunk), and acknowledged once written, while the ring
+ *   buffer keeps taking input.
  * - ISR in flash: flash work blinds the UART except for its 128-byte FIFO, so credit only reaches
  *   the next flash point. When everything up to it has arrived the device says BUSY, writes the
  *   whole batch, then grants the next batch: nothing the host may send can arrive during the work.
@@ -95,11 +96,14 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
   if (d.powerCutAt(s.next)) return;
   const { window, iramUart } = d.opts;
   if (iramUart) {
+    // Written (and recorded) before it is acknowledged, so what the host saw acknowledged survives
+    // a power cut; the ring buffer keeps taking the host's next chunks meanwhile.
     s.grant(window, iramUart);
     const ops = planFlush(d, s);
     const ms = opsMs(ops);
-    d.send(ackMsg(s, ms >= BUSY_ANNOUNCE_MS ? STATUS.BUSY : STATUS.OK, ms >= BUSY_ANNOUNCE_MS ? ms : 0));
-    await runSessionFlash(d, s, ops);
+    if (ms >= BUSY_ANNOUNCE_MS) d.send(ackMsg(s, STATUS.BUSY, ms));
+    if (!(await runSessionFlash(d, s, ops))) return;
+    d.send(ackMsg(s, STATUS.OK));
     return;
   }
   if (s.next < s.flashPoint) {
