@@ -101,7 +101,7 @@ describe('early checks on the first 288 plaintext bytes (SPEC §4.6)', () => {
 
   it('NOT_APP when the app description magic is wrong', async () => {
     const plain = Buffer.from(fixture('app_esp32.bin'));
-    plain[32] ^= 0xff;
+    plain[32]! ^= 0xff;
     expect(await refusedEarly(encryptForTest(plain))).toBe(STATUS.NOT_APP);
   });
 
