@@ -33,6 +33,7 @@ export function ackMsg(s: OtaSession | undefined, status: number, busyMs = 0): M
 export function planFlush(d: DeviceCore, s: OtaSession): FlashOp[] {
   if (s.pendingBytes === 0) return [];
   const rewrites = s.writer.rewrites;
+  d.apps.invalidate(s.target); // HELLO_ACK.parts shows the slot as it is in flash (SPEC §4.2)
   const ops = s.writer.planWrite(s.takePending());
   d.counters.sectorRewrites += s.writer.rewrites - rewrites;
   if (d.records) {

@@ -143,12 +143,19 @@ describe('END (SPEC §4.7)', () => {
   for (const name of ['app_esp32.rsa.enc.tampered_ct.bin', 'app_esp32.rsa.enc.tampered_tag.bin']) {
     it(`AUTH_FAILED for ${name}; otadata untouched, factory still boots`, async () => {
       const img = fixture(name);
-      const { probe, flash } = await begun({}, img);
+      const { probe, flash } = device();
+      await probe.send({ type: 'HELLO', hostProto: 1, flags: 0 }); // the device looks at its slots before...
+      await probe.send(beginMsg(img));
       const otadata = flash.read(0xd000, 0x2000);
       await sendAll(probe, img);
       expect(await probe.send({ type: 'END', flags: 0 })).toMatchObject([{ type: 'RESULT', status: STATUS.AUTH_FAILED }]);
       expect(flash.read(0xd000, 0x2000).equals(otadata)).toBe(true);
       expect(readDeviceState(flash, BOOT).bootLabel).toBe('factory');
+      // ...and HELLO_ACK afterwards shows ota_0 as it is now: written (the altered ciphertext decrypts
+      // to an app that fails its checksum; with only the tag altered the app itself is intact), not set to boot.
+      const [h] = (await probe.send({ type: 'HELLO', hostProto: 1, flags: 0 })) as MessageOf<'HELLO_ACK'>[];
+      expect(h).toMatchObject({ boot: 0, target: 1 });
+      expect(h!.parts[1]).toMatchObject({ valid: name.includes('tampered_tag'), version: '1.2.3-vector' });
     });
   }
 
