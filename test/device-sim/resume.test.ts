@@ -13,7 +13,7 @@ import { imageId } from '../../src/image/index.js';
 import { BEGIN_FLAGS, FrameDecoder, HELLO_FLAGS, STATUS, decodeMessage, type MessageOf } from '../../src/protocol/index.js';
 import { MemoryReporter } from '../../src/reporter.js';
 import { push } from '../../src/session/index.js';
-import { CHUNK, Probe, beginMsg, dataMsg, drive, fixture, makeImage, sendAll, testKey } from './helpers.js';
+import { CHUNK, Probe, beginMsg, drive, fixture, makeImage, sendAll, testKey } from './helpers.js';
 
 const BOOT = { chipRev: 300 };
 const NVS = 0x9000;
