@@ -15,7 +15,18 @@ export interface PacedPort extends Transport {
   addCloseListener(cb: (err: OtaError) => void): void;
 }
 
-export function pacePort(port: Transport, clock: Clock): PacedPort {
+export interface PaceOptions {
+  /**
+   * Also change the rate of the OS port on a baud switch (default true). A pty has no line rate,
+   * and changing it there (tcsetattr through serialport's update()) was seen to stall reception
+   * for a second or two now and then, which makes the host's baud confirmation fail; so
+   * `ota-uart simulate` turns this off on ptys.
+   */
+  osBaud?: boolean;
+}
+
+export function pacePort(port: Transport, clock: Clock, o: PaceOptions = {}): PacedPort {
+  const osBaud = o.osBaud ?? true;
   let rate = port.baud;
   let dataCb: ((bytes: Uint8Array) => void) | undefined;
   let closeCb: ((err: OtaError) => void) | undefined;
@@ -44,8 +55,8 @@ export function pacePort(port: Transport, clock: Clock): PacedPort {
     },
     addCloseListener: (cb) => void extra.add(cb),
     setBaud: async (baud) => {
-      // A pty accepts any rate; a real adapter may refuse one (the device then just paces at it).
-      await port.setBaud(baud).catch(ignore);
+      // A real adapter may refuse a rate (the device then just paces at it).
+      if (osBaud) await port.setBaud(baud).catch(ignore);
       for (const d of [rx, tx]) {
         d.setTxBaud(baud);
         d.setRxBaud(baud);
