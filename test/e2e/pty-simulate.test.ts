@@ -118,6 +118,24 @@ describe.skipIf(!haveSocat || !haveDist)('push to `ota-uart simulate` over a soc
     expect(bootState(flash)).toEqual(before);
   }, 60_000);
 
+  it('Ctrl-C mid-transfer aborts cleanly: exit 130, the device drops the update, the boot slot stays', async () => {
+    const before = bootState(flash);
+    const running = (JSON.parse((await cli(['info', '--port', pty.host, '--json'])).stdout) as { running: { version: string } }).running.version;
+    const big = img('big.enc', encryptImage(buildAppImage({ version: '3.0.0', size: 96 * 1024 }), PUB));
+    const host = cliProcess(['push', big, '--port', pty.host, '--baud', '115200', '--json']);
+    for (let i = 0; i < 3000 && !/"acked":(\d{5,})/.test(host.output()); i++) await new Promise((r) => setTimeout(r, 10));
+    const gone = new Promise<number | null>((r) => host.once('exit', (code) => r(code)));
+    host.kill('SIGINT');
+    expect(await gone).toBe(130);
+    expect(host.output()).toMatch(/aborting \(the device keeps its current firmware\)/);
+    expect(host.output()).toMatch(/"code":"ABORTED"/);
+    expect(sim!.output()).toMatch(/abort/i);
+    const info = JSON.parse((await cli(['info', '--port', pty.host, '--json'])).stdout) as { resumable: unknown; running: { version: string } };
+    expect(info.resumable).toBeNull(); // ABORT dropped the session
+    expect(info.running.version).toBe(running);
+    expect(bootState(flash)).toEqual(before);
+  }, 60_000);
+
   it('a truncated file never reaches the device (exit 4)', async () => {
     const r = await cli(['push', join(FIX, 'app_esp32.rsa.enc.truncated.bin'), '--port', pty.host]);
     expect(r.status).toBe(4);
