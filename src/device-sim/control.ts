@@ -6,7 +6,6 @@
 import { MSG, NO_TARGET, STATUS, type Message, type MessageOf, type MsgName } from '../protocol/index.js';
 import type { DeviceCore } from './device-core.js';
 import { customOp } from './flash-ops.js';
-import { clearRecordOps } from './resume-record.js';
 
 /** Lowest rate accepted in BAUD (below it a 1 KiB chunk takes over 100 ms). */
 export const MIN_SWITCH_BAUD = 9600;
@@ -30,7 +29,7 @@ export async function handleBaud(d: DeviceCore, m: MessageOf<'BAUD'>): Promise<b
 export async function handleAbort(d: DeviceCore): Promise<void> {
   const had = d.session !== undefined;
   d.session = undefined;
-  if (d.nvsSector !== undefined) await d.flashWork(clearRecordOps(d.flash, d.opts.timing.flash, d.nvsSector));
+  if (d.records) await d.flashWork(d.records.clear());
   if (had) d.counters.aborts++;
   d.event({ type: 'abort' });
   d.send({ type: 'ABORT_ACK', status: STATUS.OK });

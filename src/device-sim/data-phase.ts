@@ -16,7 +16,6 @@ import { BUSY_ANNOUNCE_MS, type DeviceCore } from './device-core.js';
 import { FlashError } from './flash.js';
 import { opsMs, type FlashOp } from './flash-ops.js';
 import type { OtaSession } from './ota-session.js';
-import { appendRecordOps } from './resume-record.js';
 
 export function ackMsg(s: OtaSession | undefined, status: number, busyMs = 0): MessageOf<'ACK'> {
   return {
@@ -32,11 +31,13 @@ export function ackMsg(s: OtaSession | undefined, status: number, busyMs = 0): M
 /** Ops that write the session's pending plaintext and then record how far the slot is good. */
 export function planFlush(d: DeviceCore, s: OtaSession): FlashOp[] {
   if (s.pendingBytes === 0) return [];
+  const rewrites = s.writer.rewrites;
   const ops = s.writer.planWrite(s.takePending());
-  if (d.nvsSector !== undefined) {
+  d.counters.sectorRewrites += s.writer.rewrites - rewrites;
+  if (d.records) {
     // §7: offset = 512 + 16k, never more than the slot holds.
     const good = s.writer.written - (s.writer.written % 16);
-    ops.push(...appendRecordOps(d.flash, d.opts.timing.flash, d.nvsSector, IMAGE_HEADER_SIZE + good, s.imageId));
+    ops.push(...d.records.append(IMAGE_HEADER_SIZE + good, s.imageId));
     d.counters.records++;
   }
   return ops;

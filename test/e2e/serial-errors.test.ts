@@ -68,7 +68,7 @@ describe.skipIf(!haveSocat || !haveDist)('serial port errors (socat pty, built C
     const r = await cli(['push', image, '--port', pty.host], root ? { ...unprivileged } : {});
     if (!root) chmodSync(real, 0o000);
     expect(r.status).toBe(12);
-    expect(r.stderr).toMatch(/no permission to open serial port .*: add your user to the dialout group: sudo usermod -aG dialout \$USER, then log in again/);
+    expect(r.stderr).toMatch(/no permission to open serial port .*: add your user to the dialout group.*sudo usermod -aG dialout \$USER, then log in again/);
     chmodSync(real, 0o620);
   });
 

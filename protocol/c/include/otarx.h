@@ -4,8 +4,10 @@
  * The caller owns an otarx_ctx_t (no malloc, no globals), fills an otarx_ops_t table with its
  * platform functions, calls otarx_init() once, then hands every received UART byte to
  * otarx_feed() and calls otarx_poll() now and then (every 10..100 ms) for timeouts.
- * Replies are written synchronously through ops->uart_write from inside feed/poll.
- * Depends on mbedtls (2.28 or 3.x) for RSA/ECDH/GCM/SHA-256; mbedtls may allocate internally.
+ * Replies are written synchronously through ops->uart_write from inside feed/poll, and flash
+ * work happens there too: one thread drives a context.
+ * Depends on mbedtls (2.28 or 3.x) for RSA/ECDH/GCM/SHA-256; mbedtls may allocate internally
+ * (RSA and ECP temporaries); the receiver itself never does.
  */
 #ifndef OTARX_H
 #define OTARX_H
@@ -39,17 +41,19 @@ extern "C" {
 
 #define OTARX_PART_NONE 0xFFu
 
-/** Device identity and boot state, filled by ops->get_info. */
+/** Device identity and boot state, filled by ops->get_info (called for HELLO, BEGIN, BAUD). */
 typedef struct {
     uint16_t chip_id;              /**< ESP image chip id (ESP32 = 0) */
     uint16_t chip_rev;             /**< major*100 + minor */
     uint8_t flags;                 /**< OTARX_DEV_* (RESUMABLE is ignored) */
     uint32_t efuse_secure_version; /**< anti-rollback counter */
     uint32_t max_baud;             /**< highest rate accepted in BAUD; 0 = no switching */
+    uint32_t baud;                 /**< rate the UART runs at now (for the BAUD fallback) */
     uint8_t nparts;                /**< app partitions, <= OTARX_MAX_PARTS */
-    uint8_t running;               /**< index of the running app */
+    uint8_t running;               /**< index of the running app (OTARX_PART_NONE: unknown) */
     uint8_t boot;                  /**< index otadata selects for the next boot */
-    uint8_t target;                /**< index an update goes to, OTARX_PART_NONE if none */
+    uint8_t target;                /**< index an update goes to, OTARX_PART_NONE if none; never
+                                        the running slot nor the boot slot (SPEC §6.1) */
 } otarx_dev_info_t;
 
 /** One app partition, filled by ops->get_part. */
@@ -70,36 +74,53 @@ typedef struct {
     uint32_t offset;
 } otarx_record_t;
 
+/** Kinds of flash work, for ops->work_ms. */
+typedef enum {
+    OTARX_WORK_ERASE = 0,  /**< erasing `bytes` of flash (64 KiB blocks where aligned) */
+    OTARX_WORK_WRITE = 1,  /**< programming `bytes` */
+    OTARX_WORK_READ = 2,   /**< reading back and hashing/encrypting `bytes` (verify, resume) */
+    OTARX_WORK_UNWRAP = 3  /**< the key unwrap (bytes = 0) */
+} otarx_work_t;
+
 /**
- * Platform table. Every function returns OTARX_OK or a negative otarx_err_t unless noted;
- * `user` is otarx_init's user pointer. Flash offsets are relative to the start of partition
- * `part` (always the update target). Optional entries may be NULL.
+ * Platform table. Every function returns OTARX_OK or an otarx_err_t unless noted; `user` is
+ * otarx_init's user pointer. Flash offsets are relative to the start of app partition `part`
+ * (always the update target when the library writes). Optional entries may be NULL.
  */
 typedef struct {
-    /** Write all `len` bytes to the host (blocking or queued). */
+    /** Write all `len` bytes to the host (blocking or queued). Required. */
     int (*uart_write)(void *user, const uint8_t *buf, size_t len);
-    /** Monotonic milliseconds. */
+    /** Monotonic milliseconds. Required. */
     uint32_t (*now_ms)(void *user);
-    /** Fill `buf` with random bytes (RSA/ECDH blinding). */
+    /** Fill `buf` with random bytes (RSA/ECDH blinding). Required. */
     int (*random)(void *user, uint8_t *buf, size_t len);
+    /** Required. */
     int (*get_info)(void *user, otarx_dev_info_t *info);
+    /** Required. */
     int (*get_part)(void *user, uint8_t index, otarx_part_t *part);
-    /** Erase [off, off+len) of partition `part`; off and len are multiples of 4096. */
+    /** Erase [off, off+len) of partition `part`; off and len are multiples of 4096. Required. */
     int (*flash_erase)(void *user, uint8_t part, uint32_t off, uint32_t len);
+    /** Required. */
     int (*flash_write)(void *user, uint8_t part, uint32_t off, const uint8_t *buf, size_t len);
+    /** Required. */
     int (*flash_read)(void *user, uint8_t part, uint32_t off, uint8_t *buf, size_t len);
     /** Make partition `part` boot next (esp_ota_set_boot_partition semantics: NEW state with
-     *  rollback, the ESP-IDF sequence rule). The image was verified by the library. */
+     *  rollback, the ESP-IDF sequence rule). The image was verified by the library. Required. */
     int (*set_boot)(void *user, uint8_t part);
-    /** Mark the running app valid; OTARX_NO_PENDING if it was not pending. */
+    /** Mark the running app valid; OTARX_NO_PENDING if it was not pending (optional:
+     *  NULL answers UNSUPPORTED). */
     int (*confirm)(void *user);
-    /** Mark the running app invalid; OTARX_NO_PENDING / OTARX_BAD_STATE. Reset happens later
-     *  through ops->reboot. */
+    /** Mark the running app invalid; OTARX_NO_PENDING / OTARX_BAD_STATE. The reset happens
+     *  afterwards through ops->reboot (optional). */
     int (*rollback)(void *user);
-    /** Reset the device after draining the UART (optional; not expected to return on a chip). */
+    /** Reset the device after draining the UART (optional; on a chip it does not return; a
+     *  host port that returns has "rebooted" in place and the library starts afresh). */
     void (*reboot)(void *user);
-    /** Switch the UART to `baud` after draining pending output (optional). */
+    /** Switch the UART to `baud` after draining pending output (optional: no BAUD). */
     int (*set_baud)(void *user, uint32_t baud);
+    /** Milliseconds `bytes` of `work` will take (optional; NULL: ESP32 flash typicals). Used to
+     *  announce BUSY (SPEC §6.3). */
+    uint32_t (*work_ms)(void *user, otarx_work_t work, uint32_t bytes);
     /** Load the durable record: OTARX_OK, or OTARX_NO_SESSION if there is none (optional). */
     int (*record_load)(void *user, otarx_record_t *rec);
     /** Store the record, or erase it when `rec` is NULL (optional). */
@@ -108,44 +129,57 @@ typedef struct {
     void (*log)(void *user, int level, const char *msg);
 } otarx_ops_t;
 
-/** Frame-layer counters (SPEC §2.3). */
+/** Frame-layer counters (SPEC §2.3), with the meaning of src/protocol/decoder.ts. */
 typedef struct {
-    uint32_t frames;      /**< frames with a good CRC */
+    uint32_t frames;      /**< frames with a good CRC and version 1 */
     uint32_t too_long;
     uint32_t bad_cobs;
     uint32_t too_short;
     uint32_t bad_crc;
     uint32_t bad_version;
-    uint32_t bad_payload;
-    uint32_t noise_bytes;
+    uint32_t bad_payload; /**< good CRC, payload not valid for its type (answered BAD_REQUEST) */
+    uint32_t noise_bytes; /**< non-delimiter bytes that did not end up in a delivered frame */
 } otarx_frame_stats_t;
 
 /** Session counters. */
 typedef struct {
     uint32_t data_frames;
+    uint32_t consumed;      /**< chunks decrypted in order */
     uint32_t duplicates;
     uint32_t out_of_order;
     uint32_t bad_data;      /**< DATA answered BAD_REQUEST */
     uint32_t acks;
+    uint32_t busy;          /**< ACK(BUSY) announcements */
     uint32_t sessions;      /**< BEGINs accepted */
-    uint32_t resumes;       /**< of which resumed */
+    uint32_t resumes;       /**< of which resumed (RAM or durable record) */
     uint32_t results_ok;
+    uint32_t records;       /**< durable records written */
 } otarx_session_stats_t;
 
 /** The device key: exactly one of rsa_pem / hmac_key. */
 typedef struct {
     const uint8_t *rsa_pem;    /**< RSA-3072 private key, PEM (or DER) */
-    size_t rsa_pem_len;        /**< length, without or with the trailing NUL */
+    size_t rsa_pem_len;        /**< PEM: length including the trailing NUL (mbedtls rule) */
     const uint8_t *hmac_key;   /**< 32-byte ECIES device HMAC key (esp-formats §1.3) */
 } otarx_key_t;
 
+/** Runtime limits (within the compile-time buffers). Zero fields take the defaults. */
+typedef struct {
+    uint16_t max_frame;       /**< largest frame body accepted, [640, OTARX_MAX_FRAME] */
+    uint32_t window;          /**< receive window in bytes, multiple of 16, <= OTARX_WINDOW */
+    uint32_t record_interval; /**< store the durable record after this many plaintext bytes
+                                   (default and maximum OTARX_DURABLE_INTERVAL; 1: after every
+                                   write) */
+} otarx_limits_t;
+
 /* Internal decoder state; members are private (leading underscore). */
 typedef struct {
-    uint8_t _state;       /* 0 hunting, 1 in frame, 2 discarding */
-    uint8_t _code;        /* current COBS code byte */
-    uint8_t _left;        /* bytes left in the current COBS block */
-    uint16_t _len;        /* decoded bytes */
-    uint16_t _enc;        /* encoded bytes seen in this candidate */
+    uint8_t _discard;     /* an over-long run is being dropped up to the next delimiter */
+    uint8_t _code;        /* current COBS code byte (0: none yet) */
+    uint8_t _left;        /* data bytes left in the current COBS block */
+    uint16_t _max;        /* max_frame */
+    uint16_t _len;        /* decoded bytes (may exceed _max; only _max are stored) */
+    uint16_t _enc;        /* encoded bytes of this candidate */
     uint8_t _buf[OTARX_MAX_FRAME];
 } otarx_decoder_t;
 
@@ -161,6 +195,8 @@ typedef struct {
 typedef struct {
     const otarx_ops_t *_ops;
     void *_user;
+    uint32_t _window;
+    uint32_t _rec_interval;
     otarx_decoder_t _rx;
     otarx_frame_stats_t _fstats;
     otarx_session_stats_t _sstats;
@@ -168,41 +204,43 @@ typedef struct {
     uint8_t _key_kind;     /* 1 RSA, 2 ECIES */
     mbedtls_pk_context _pk;
     uint8_t _ecc_d[32];
+    /* baud switch */
+    uint8_t _baud_pending;
+    uint32_t _old_baud;
+    uint32_t _baud_at;
     /* session */
     uint8_t _active;       /* a session exists */
-    uint8_t _batch;        /* credit planning for a non-IRAM UART (SPEC §6.3) */
+    uint8_t _batch;        /* credit planned around flash work (non-IRAM UART, SPEC §6.3) */
     uint8_t _flags;        /* BEGIN flags */
     uint8_t _target;
     uint8_t _checked;      /* early checks passed */
-    uint8_t _nslots;
+    uint8_t _nslots;       /* window in chunks (<= 32) */
     uint16_t _chunk;
-    uint32_t _total;
-    uint32_t _part_size;
-    uint32_t _grid;        /* offset of the slot grid (BEGIN_ACK next_offset) */
-    uint32_t _next;        /* next_offset: received in order */
-    uint32_t _dec;         /* decrypted and written up to (file offset) */
+    uint32_t _total;       /* file length */
+    uint32_t _grid;        /* BEGIN_ACK next_offset: DATA offsets are _grid + k * _chunk */
+    uint32_t _next;        /* next_offset: every file byte below it was decrypted */
     uint32_t _credit;      /* credit_end */
-    uint32_t _sack;        /* held chunk bitmap relative to _next (bit i: next + (i+1)*chunk) */
+    uint32_t _sack;        /* bit i: chunk at _next + (i+1)*_chunk is held in _win */
+    uint32_t _batch_start; /* batch mode: file offset of _win[0] */
+    uint32_t _wr;          /* plaintext bytes written to the target */
     uint32_t _erased;      /* plaintext bytes of the target erased from 0 */
-    uint32_t _recorded;    /* offset of the last durable record */
+    uint32_t _recorded;    /* plaintext offset of the last durable record */
     uint8_t _image_id[32];
     uint8_t _head[OTARX_APP_PREFIX];
     otarx_crypt_t _crypt;
-    /* baud switch */
-    uint32_t _old_baud;
-    uint32_t _baud_at;
-    uint8_t _baud_pending;
     uint8_t _tx[OTARX_TX_MAX];
     uint8_t _win[OTARX_WINDOW];
 } otarx_ctx_t;
 
 /**
- * Initialise `ctx`: parse or derive the device key, load nothing else. `ops` must outlive ctx.
- * Returns OTARX_OK, OTARX_ERR_ARG (missing required op or key), OTARX_ERR_KEY (unparsable key).
+ * Initialise `ctx`: parse or derive the device key. `ops` must outlive ctx; `limits` may be NULL.
+ * Returns OTARX_OK, OTARX_ERR_ARG (missing required op, key or bad limits), OTARX_ERR_KEY
+ * (unparsable key, not RSA-3072, or an HMAC key that gives no valid P-256 scalar).
  */
-int otarx_init(otarx_ctx_t *ctx, const otarx_ops_t *ops, void *user, const otarx_key_t *key);
+int otarx_init(otarx_ctx_t *ctx, const otarx_ops_t *ops, void *user, const otarx_key_t *key,
+               const otarx_limits_t *limits);
 
-/** Free mbedtls state held by ctx. ctx may be re-initialised afterwards. */
+/** Free mbedtls state held by ctx and wipe key material. ctx may be re-initialised afterwards. */
 void otarx_deinit(otarx_ctx_t *ctx);
 
 /** Feed received bytes (any split). Handles complete frames and sends replies. */
@@ -211,9 +249,18 @@ void otarx_feed(otarx_ctx_t *ctx, const uint8_t *buf, size_t len);
 /** Timeouts (baud fallback). `now` is ops->now_ms() time. */
 void otarx_poll(otarx_ctx_t *ctx, uint32_t now);
 
+/** Forget everything that does not survive a reset (session in RAM, half frame, baud switch);
+ *  the durable record stays. For ports whose reboot returns. */
+void otarx_reset(otarx_ctx_t *ctx);
+
 /** Counters, for diagnostics. */
 const otarx_frame_stats_t *otarx_frame_stats(const otarx_ctx_t *ctx);
 const otarx_session_stats_t *otarx_session_stats(const otarx_ctx_t *ctx);
+
+/** 1 while a session is open (BEGIN accepted, no RESULT yet). */
+int otarx_session_active(const otarx_ctx_t *ctx);
+/** next_offset of the open session (0 if none). */
+uint32_t otarx_session_offset(const otarx_ctx_t *ctx);
 
 /** What otarx_image_verify learned about a valid app. */
 typedef struct {
@@ -228,15 +275,16 @@ typedef struct {
  * Verify the app in the first `len` bytes of partition `part` like esp_image_verify (app mode,
  * no secure-boot signature): magic, chip id, revision range (skipped for chip_rev 0xFFFF),
  * segments, app description magic, checksum, appended SHA-256. Reads through ops->flash_read
- * into `scratch` (>= 64 bytes). Returns OTARX_OK, OTARX_INVALID_IMAGE (info->detail) or
- * OTARX_FLASH_ERROR. Usable without an otarx_ctx_t (ports use it to report slots).
+ * into `scratch` (>= 80 bytes; larger is faster). Returns OTARX_OK, OTARX_INVALID_IMAGE
+ * (info->detail) or OTARX_FLASH_ERROR. Usable without an otarx_ctx_t (ports use it to report
+ * slots).
  */
 int otarx_image_verify(const otarx_ops_t *ops, void *user, uint8_t part, uint32_t len,
                        uint16_t chip_id, uint16_t chip_rev, uint8_t *scratch,
                        size_t scratch_len, otarx_image_info_t *info);
 
-/** 1 while a session is open (BEGIN accepted, no RESULT yet). */
-int otarx_session_active(const otarx_ctx_t *ctx);
+/** Protocol CRC-32 (SPEC §2.1); continue with crc = previous result, start with 0. */
+uint32_t otarx_crc32(uint32_t crc, const uint8_t *buf, size_t len);
 
 #ifdef __cplusplus
 }

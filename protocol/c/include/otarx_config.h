@@ -59,6 +59,9 @@
 #if OTARX_WINDOW > 32u * OTARX_MAX_CHUNK
 #error "OTARX_WINDOW beyond 32 chunks cannot be used (SPEC §4.5 sack width)"
 #endif
+#if OTARX_WINDOW < OTARX_SECTOR
+#error "OTARX_WINDOW must hold a flash sector (it is the scratch buffer of a resume)"
+#endif
 #if (OTARX_WINDOW % 16u) != 0u
 #error "OTARX_WINDOW must be a multiple of 16"
 #endif
@@ -67,7 +70,13 @@
 #define OTARX_COBS_MAX(n) ((n) + ((n) + 253u) / 254u + 1u)
 /** Largest body the device sends: HELLO_ACK with OTARX_MAX_PARTS partitions. */
 #define OTARX_HELLO_ACK_FIXED 133u
-#define OTARX_TX_MAX (2u + OTARX_HELLO_ACK_FIXED + 48u * OTARX_MAX_PARTS + 4u)
+#define OTARX_PART_RECORD 48u
+#define OTARX_TX_MAX (2u + OTARX_HELLO_ACK_FIXED + OTARX_PART_RECORD * OTARX_MAX_PARTS + 4u)
+/** Flash work this long or longer is announced with ACK(BUSY) (SPEC §6.3 requires it above
+ *  100 ms; 50 as the simulator, so a host never waits on the edge). */
+#define OTARX_BUSY_THRESHOLD_MS 50u
+/** Lowest rate accepted in BAUD (below it a 1 KiB chunk takes over 100 ms). */
+#define OTARX_MIN_BAUD 9600u
 
 /** Compile out log messages below this level (0 none, 1 error, 2 warn, 3 info, 4 debug). */
 #ifndef OTARX_LOG_LEVEL

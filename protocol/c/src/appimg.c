@@ -14,40 +14,50 @@
 #define MAX_SEG_LEN (16u * 1024u * 1024u)
 #define MMU_PAGE 0x10000u
 
-int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, uint32_t *detail)
+int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len,
+                          int allow_downgrade, uint32_t *detail)
 {
     otarx_dev_info_t dev;
     otarx_part_t run;
-    uint16_t chip, rmin, rmax;
-    uint32_t sv;
+    uint16_t rmin, rmax;
+    memset(&dev, 0, sizeof(dev));
+    memset(&run, 0, sizeof(run));
     *detail = 0;
-    if (head[0] != APP_MAGIC || otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
+    /* NOT_APP details are the failed check's offset, as the app image parser reports it */
+    if (head_len >= 1u && head[0] != APP_MAGIC) {
+        return OTARX_NOT_APP;
+    }
+    if (head_len < OTARX_APP_PREFIX) {
+        *detail = (uint32_t)head_len;
+        return OTARX_NOT_APP;
+    }
+    if (otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
+        *detail = DESC_AT;
         return OTARX_NOT_APP;
     }
     if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
         return OTARX_FLASH_ERROR;
     }
-    chip = otarx_get16(&head[12]);
-    if (chip != dev.chip_id) {
-        *detail = chip;
+    if (otarx_get16(&head[12]) != dev.chip_id) {
+        *detail = otarx_get16(&head[12]);
         return OTARX_WRONG_CHIP;
     }
     rmin = otarx_get16(&head[15]);
     rmax = otarx_get16(&head[17]);
     if (dev.chip_rev < rmin || (rmax != 0 && rmax != 0xFFFFu && dev.chip_rev > rmax)) {
-        *detail = (uint32_t)rmin | ((uint32_t)rmax << 16);
+        *detail = dev.chip_rev;
         return OTARX_CHIP_REV;
     }
-    sv = otarx_get32(&head[DESC_AT + 4]);
-    if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && sv < dev.efuse_secure_version) {
-        *detail = sv;
+    if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) &&
+        otarx_get32(&head[DESC_AT + 4u]) < dev.efuse_secure_version) {
+        *detail = otarx_get32(&head[DESC_AT + 4u]);
         return OTARX_SECURE_VERSION;
     }
-    if (!(ctx->_flags & OTARX_BEGIN_ALLOW_DOWNGRADE)) {
+    if (!allow_downgrade && dev.running < dev.nparts) {
         if (ctx->_ops->get_part(ctx->_user, dev.running, &run) != OTARX_OK) {
             return OTARX_FLASH_ERROR;
         }
-        if (!otarx_version_newer((const char *)&head[DESC_AT + 16], 32, run.version, 32)) {
+        if (!otarx_version_newer((const char *)&head[DESC_AT + 16u], 32, run.version, 32)) {
             return OTARX_DOWNGRADE;
         }
     }

@@ -24,8 +24,8 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
     memset(p, 0, OTARX_HELLO_ACK_FIXED);
     p[0] = OTARX_OK;
     p[1] = (uint8_t)OTARX_PROTO_VERSION;
-    otarx_put16(&p[2], (uint16_t)OTARX_MAX_FRAME);
-    otarx_put32(&p[4], OTARX_WINDOW);
+    otarx_put16(&p[2], ctx->_rx._max);
+    otarx_put32(&p[4], ctx->_window);
     otarx_put32(&p[8], ctx->_ops->set_baud != NULL ? dev.max_baud : 0u);
     otarx_put16(&p[12], dev.chip_id);
     otarx_put16(&p[14], dev.chip_rev);
@@ -39,11 +39,13 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
     if (ctx->_active) {
         flags |= OTARX_DEV_RESUMABLE;
         memcpy(&p[92], ctx->_image_id, 32);
-        otarx_put32(&p[124], ctx->_dec);
+        otarx_put32(&p[124], ctx->_next);
         otarx_put32(&p[128], ctx->_total);
     } else if (ctx->_ops->record_load != NULL &&
-               ctx->_ops->record_load(ctx->_user, &rec) == OTARX_OK) {
-        /* the durable record keeps a 20-byte prefix of the id; the rest reads as zeros */
+               ctx->_ops->record_load(ctx->_user, &rec) == OTARX_OK &&
+               rec.offset > OTARX_HEADER_SIZE) {
+        /* the durable record keeps a 20-byte prefix of the id (the rest reads as zeros) and no
+         * total */
         flags |= OTARX_DEV_RESUMABLE;
         memcpy(&p[92], rec.image_id, sizeof(rec.image_id));
         otarx_put32(&p[124], rec.offset);
@@ -51,11 +53,11 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
     p[16] = flags;
     p[132] = dev.nparts;
     p += OTARX_HELLO_ACK_FIXED;
-    for (i = 0; i < dev.nparts; i++, p += 48) {
+    for (i = 0; i < dev.nparts; i++, p += OTARX_PART_RECORD) {
         otarx_part_t part;
         memset(&part, 0, sizeof(part));
         OTARX_TRY(ctx->_ops->get_part(ctx->_user, i, &part));
-        memset(p, 0, 48);
+        memset(p, 0, OTARX_PART_RECORD);
         p[0] = part.subtype;
         p[1] = part.state;
         p[2] = part.valid;
@@ -65,5 +67,5 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
         memcpy(&p[16], part.version, 32);
     }
     return otarx_send(ctx, OTARX_T_HELLO | OTARX_T_REPLY,
-                      OTARX_HELLO_ACK_FIXED + 48u * (size_t)dev.nparts);
+                      OTARX_HELLO_ACK_FIXED + OTARX_PART_RECORD * (size_t)dev.nparts);
 }

@@ -1,12 +1,11 @@
 /*
- * version.c: the app version rule of SPEC §4.6. Versions compare numerically by their
- * dot-separated leading integers ("1.10.0" > "1.9.3"; a leading 'v' is ignored, missing parts
- * count as 0); versions that do not start with a number are equal only when identical, and are
- * otherwise accepted.
+ * version.c: the app version rule of SPEC §4.6, as src/protocol/version-compare.ts: versions
+ * compare numerically by their dot-separated leading integers after an optional lowercase 'v'
+ * ("1.10.0" > "1.9.3", "v1.2" == "1.2.0", "1.2.3-rc1" == "1.2.3"; missing parts count as 0).
+ * Components are compared as digit strings, so no length overflows. A version that does not
+ * start with a digit is comparable only by identity; otherwise it is accepted.
  */
 #include "otarx_priv.h"
-
-#define MAX_PARTS 8
 
 static size_t field_len(const char *s, size_t cap)
 {
@@ -19,45 +18,93 @@ static size_t field_len(const char *s, size_t cap)
 
 static int is_digit(char c) { return c >= '0' && c <= '9'; }
 
-/* Parse up to MAX_PARTS leading integers; returns their count (0: not numeric). */
-static int parse(const char *s, size_t n, uint32_t out[MAX_PARTS])
+/* Cursor over the leading numeric part "v?D+(.D+)*" of a version string. */
+typedef struct {
+    const char *s;
+    size_t n;   /* end of the numeric part */
+    size_t i;   /* position of the next component */
+} ver_cursor_t;
+
+/* 0 if the string does not start with a number. */
+static int cursor_init(ver_cursor_t *c, const char *s, size_t len)
 {
     size_t i = 0;
-    int k = 0;
-    if (i < n && (s[i] == 'v' || s[i] == 'V')) {
+    if (i < len && s[i] == 'v') {
         i++;
     }
-    while (k < MAX_PARTS && i < n && is_digit(s[i])) {
-        uint32_t v = 0;
-        while (i < n && is_digit(s[i])) {
-            uint32_t d = (uint32_t)(s[i] - '0');
-            v = v > 400000000u ? 0xFFFFFFFFu : v * 10u + d; /* saturate */
-            i++;
-        }
-        out[k++] = v;
-        if (i + 1 < n && s[i] == '.' && is_digit(s[i + 1])) {
-            i++;
-            continue;
-        }
-        break;
+    if (i >= len || !is_digit(s[i])) {
+        return 0;
     }
-    return k;
+    c->s = s;
+    c->i = i;
+    /* the numeric part ends at the first char that is neither a digit nor a '.' followed by a
+     * digit */
+    while (i < len) {
+        if (is_digit(s[i])) {
+            i++;
+        } else if (s[i] == '.' && i + 1 < len && is_digit(s[i + 1])) {
+            i++;
+        } else {
+            break;
+        }
+    }
+    c->n = i;
+    return 1;
+}
+
+/* Next component as [start, end) without leading zeros ("0" stays "0"); empty when exhausted
+ * (compares as 0). */
+static void next_component(ver_cursor_t *c, size_t *start, size_t *end)
+{
+    size_t a, b;
+    if (c->i >= c->n) {
+        *start = *end = 0;
+        return;
+    }
+    a = c->i;
+    b = a;
+    while (b < c->n && is_digit(c->s[b])) {
+        b++;
+    }
+    c->i = b < c->n ? b + 1u : b; /* skip the '.' */
+    while (a + 1u < b && c->s[a] == '0') {
+        a++;
+    }
+    if (b - a == 1u && c->s[a] == '0') {
+        a = b; /* "0" is the same as a missing component */
+    }
+    *start = a;
+    *end = b;
+}
+
+/* sign of x - y for two canonical digit strings */
+static int cmp_digits(const char *x, size_t xl, const char *y, size_t yl)
+{
+    int d;
+    if (xl != yl) {
+        return xl < yl ? -1 : 1;
+    }
+    d = xl == 0 ? 0 : memcmp(x, y, xl);
+    return d < 0 ? -1 : (d > 0 ? 1 : 0);
 }
 
 int otarx_version_newer(const char *cand, size_t cand_len, const char *running, size_t run_len)
 {
-    uint32_t a[MAX_PARTS] = {0}, b[MAX_PARTS] = {0};
-    int na, nb, i;
+    ver_cursor_t a, b;
     cand_len = field_len(cand, cand_len);
     run_len = field_len(running, run_len);
-    na = parse(cand, cand_len, a);
-    nb = parse(running, run_len, b);
-    if (na == 0 || nb == 0) {
+    if (!cursor_init(&a, cand, cand_len) || !cursor_init(&b, running, run_len)) {
+        /* not comparable: the same string is the same version, anything else is accepted */
         return !(cand_len == run_len && memcmp(cand, running, cand_len) == 0);
     }
-    for (i = 0; i < MAX_PARTS; i++) {
-        if (a[i] != b[i]) {
-            return a[i] > b[i];
+    while (a.i < a.n || b.i < b.n) {
+        size_t as, ae, bs, be;
+        int d;
+        next_component(&a, &as, &ae);
+        next_component(&b, &bs, &be);
+        d = cmp_digits(cand + as, ae - as, running + bs, be - bs);
+        if (d != 0) {
+            return d > 0;
         }
     }
     return 0; /* numerically equal: the same version */

@@ -101,20 +101,20 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
     throw new OtaError('USAGE', (e as Error).message);
   }
   const clock = systemClock;
-  const port = await openSerialTransport(a.port, { baud: a.baud });
-  const paced = pacePort(port, clock);
-  let built;
+  // Everything about the device is checked before the port is opened, so a bad key or flash file
+  // is reported as such and not hidden behind a port error.
+  const { device, flash } = buildSimDevice({
+    keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
+    iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
+    maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
+  }, clock);
+  let paced;
   try {
-    built = buildSimDevice({
-      keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
-      iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
-      maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
-    }, clock);
+    paced = pacePort(await openSerialTransport(a.port, { baud: a.baud }), clock);
   } catch (e) {
-    await paced.close();
+    flash.close();
     throw e;
   }
-  const { device, flash } = built;
   let lastHello = -Infinity;
   device.onEvent((e) => {
     if (e.type === 'hello') {
@@ -127,6 +127,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   device.attach(paced);
   const keyName = a.key ?? a['hmac-key'] ?? `${DEMO_KEY_PATH} (TEST KEY)`;
   log(`simulate: ${chipName(device.opts.chipId)} rev ${a['chip-rev']} on ${a.port} at ${a.baud} baud; flash ${a.flash ?? '(in memory)'}; key ${keyName}; Ctrl-C to stop`);
+  if (!device.booting && device.lastBoot) log(`simulate: ${describeEvent(device.lastBoot)}`); // booted in no time
   try {
     await new Promise<void>((resolve, reject) => {
       const stop = (): void => resolve();

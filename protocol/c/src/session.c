@@ -1,0 +1,325 @@
+/*
+ * session.c: DATA/ACK and END (SPEC §4.5, §4.7); BEGIN is in begin.c.
+ *
+ * The receive window ctx->_win holds up to _nslots chunks (min(window / chunk, 32)). Two credit
+ * plans (SPEC §6.3):
+ * - free (IRAM-safe UART ISR): credit is next_offset + the window. A chunk in order is decrypted
+ *   in the frame buffer, acknowledged (ACK(BUSY, ms) when its flash work is long), then written;
+ *   _win only holds chunks that arrived ahead of a hole (a ring indexed by grid position).
+ * - batch (UART input lost during flash work): credit ends at the next flash point. The chunks of
+ *   a batch are decrypted in place in _win; when next_offset reaches the flash point nothing the
+ *   host may send is in flight, so the device acknowledges (BUSY if long), erases and writes the
+ *   batch, and only then grants the next batch with another ACK.
+ */
+#include "otarx_priv.h"
+
+void otarx_send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms)
+{
+    uint8_t *p = &ctx->_tx[2];
+    int live = ctx->_active && status <= OTARX_BUSY;
+    p[0] = status;
+    otarx_put32(&p[1], ctx->_active ? ctx->_next : 0u);
+    otarx_put32(&p[5], ctx->_active ? ctx->_credit : 0u);
+    otarx_put32(&p[9], live ? ctx->_sack : 0u);
+    otarx_put16(&p[13], busy_ms);
+    ctx->_sstats.acks++;
+    if (status == OTARX_BUSY) {
+        ctx->_sstats.busy++;
+    }
+    if (otarx_send(ctx, OTARX_T_DATA | OTARX_T_REPLY, OTARX_ACK_LEN) != OTARX_OK) {
+        OTARX_LOGW(ctx, "uart write failed");
+    }
+}
+
+void otarx_session_drop(otarx_ctx_t *ctx, int forget)
+{
+    if (forget) {
+        otarx_record_forget(ctx);
+    }
+    otarx_crypt_end(ctx);
+    ctx->_active = 0;
+    ctx->_sack = 0;
+}
+
+uint32_t otarx_window_end(const otarx_ctx_t *ctx)
+{
+    uint32_t span = (uint32_t)ctx->_nslots * ctx->_chunk;
+    return ctx->_total - ctx->_next > span ? ctx->_next + span : ctx->_total;
+}
+
+static uint8_t *slot_of(otarx_ctx_t *ctx, uint32_t off)
+{
+    uint32_t k = (off - (ctx->_batch ? ctx->_batch_start : ctx->_grid)) / ctx->_chunk;
+    if (!ctx->_batch) {
+        k %= ctx->_nslots;
+    }
+    return &ctx->_win[k * ctx->_chunk];
+}
+
+static uint32_t chunk_len(const otarx_ctx_t *ctx, uint32_t off)
+{
+    return otarx_min32(ctx->_chunk, ctx->_total - off);
+}
+
+/* The session ends with an error ACK (full layout, no sack; SPEC §4.5/§4.9). */
+static void fail(otarx_ctx_t *ctx, int rc)
+{
+    uint8_t status = (uint8_t)(rc < 0 ? OTARX_FLASH_ERROR : rc);
+    OTARX_LOGW(ctx, "session ends: %s at offset %lu", otarx_err_name((otarx_err_t)status),
+               (unsigned long)ctx->_next);
+    ctx->_sack = 0;
+    otarx_send_ack(ctx, status, 0);
+    otarx_session_drop(ctx, status == OTARX_FLASH_ERROR);
+}
+
+/* Batch mode: write [_batch_start, _next) from _win (the batch is complete or cut short). */
+int otarx_flush_batch(otarx_ctx_t *ctx)
+{
+    uint32_t len = ctx->_next - ctx->_batch_start;
+    uint32_t pos = ctx->_batch_start - OTARX_HEADER_SIZE;
+    ctx->_batch_start = ctx->_next;
+    return otarx_sink_write(ctx, pos, ctx->_win, len);
+}
+
+/* Plaintext pieces consumed by one DATA frame, written after its ACK (free mode). */
+typedef struct {
+    uint8_t *p[OTARX_MAX_SACK_CHUNKS + 1];
+    uint32_t pos[OTARX_MAX_SACK_CHUNKS + 1];
+    uint32_t len[OTARX_MAX_SACK_CHUNKS + 1];
+    int n;
+} pieces_t;
+
+/* Decrypt the chunk at _next (in `buf`, in place), check the head, advance. */
+static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out)
+{
+    uint32_t pos = ctx->_next - OTARX_HEADER_SIZE, detail = 0;
+    if (otarx_crypt_update(ctx, buf, len) != OTARX_OK) {
+        return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
+    }
+    ctx->_next += len;
+    ctx->_sstats.consumed++;
+    out->p[out->n] = buf;
+    out->pos[out->n] = pos;
+    out->len[out->n] = len;
+    out->n++;
+    return otarx_sink_plain(ctx, pos, buf, len, &detail);
+}
+
+/* In order: `data` (in its slot in batch mode), then whatever follows held in the window. */
+static OTARX_CHECK int consume_run(otarx_ctx_t *ctx, uint8_t *data, uint32_t len, pieces_t *pc)
+{
+    int held;
+    OTARX_TRY(consume(ctx, data, len, pc));
+    held = (int)(ctx->_sack & 1u);
+    ctx->_sack >>= 1;
+    while (held) {
+        OTARX_TRY(consume(ctx, slot_of(ctx, ctx->_next), chunk_len(ctx, ctx->_next), pc));
+        held = (int)(ctx->_sack & 1u);
+        ctx->_sack >>= 1;
+    }
+    return OTARX_OK;
+}
+
+/* Free mode after consuming: grant, acknowledge (BUSY when the writes are long), write. */
+static void after_free(otarx_ctx_t *ctx, const pieces_t *pc)
+{
+    uint32_t ms = 0, end = otarx_window_end(ctx);
+    int i, rc = OTARX_OK;
+    if (end > ctx->_credit) {
+        ctx->_credit = end;
+    }
+    for (i = 0; i < pc->n; i++) {
+        ms += otarx_write_ms(ctx, pc->pos[i], pc->len[i]);
+    }
+    if (ms >= OTARX_BUSY_THRESHOLD_MS) {
+        otarx_send_ack(ctx, OTARX_BUSY, (uint16_t)otarx_min32(ms, 0xFFFFu));
+    } else {
+        otarx_send_ack(ctx, OTARX_OK, 0);
+    }
+    for (i = 0; i < pc->n && rc == OTARX_OK; i++) {
+        rc = otarx_sink_write(ctx, pc->pos[i], pc->p[i], pc->len[i]);
+    }
+    if (rc != OTARX_OK) {
+        fail(ctx, rc);
+    }
+}
+
+/* Batch mode after consuming: at the flash point, acknowledge, write, then grant anew. */
+static void after_batch(otarx_ctx_t *ctx)
+{
+    uint32_t ms;
+    int rc;
+    if (ctx->_next < ctx->_credit) {
+        otarx_send_ack(ctx, OTARX_OK, 0);
+        return;
+    }
+    /* everything granted has arrived: the host is quiet while the flash blinds the UART */
+    ms = otarx_write_ms(ctx, ctx->_batch_start - OTARX_HEADER_SIZE, ctx->_next - ctx->_batch_start);
+    if (ms >= OTARX_BUSY_THRESHOLD_MS) {
+        otarx_send_ack(ctx, OTARX_BUSY, (uint16_t)otarx_min32(ms, 0xFFFFu));
+    } else {
+        otarx_send_ack(ctx, OTARX_OK, 0);
+    }
+    rc = otarx_flush_batch(ctx);
+    if (rc != OTARX_OK) {
+        fail(ctx, rc);
+        return;
+    }
+    if (ctx->_next < ctx->_total) {
+        ctx->_credit = otarx_window_end(ctx);
+        otarx_send_ack(ctx, OTARX_OK, 0);
+    }
+}
+
+void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
+{
+    uint32_t off = otarx_get32(p), len = (uint32_t)(n - 4u);
+    pieces_t pc;
+    int rc;
+    ctx->_sstats.data_frames++;
+    if (!ctx->_active) {
+        otarx_send_ack(ctx, OTARX_NO_SESSION, 0);
+        return;
+    }
+    /* SPEC §4.5 (in the simulator's order): grid, duplicate, bounds/length/credit, held */
+    if (off < ctx->_grid || (off - ctx->_grid) % ctx->_chunk != 0) {
+        goto bad;
+    }
+    if (off < ctx->_next) {
+        ctx->_sstats.duplicates++;
+        otarx_send_ack(ctx, OTARX_OK, 0);
+        return;
+    }
+    if (off >= ctx->_total || len != chunk_len(ctx, off) || len > ctx->_credit - off) {
+        goto bad;
+    }
+    if (off != ctx->_next) {
+        uint32_t bit = (off - ctx->_next) / ctx->_chunk - 1u; /* <= 30: off + len <= credit */
+        if (ctx->_sack & (1u << bit)) {
+            ctx->_sstats.duplicates++;
+        } else {
+            memcpy(slot_of(ctx, off), p + 4, len);
+            ctx->_sack |= 1u << bit;
+            ctx->_sstats.out_of_order++;
+        }
+        otarx_send_ack(ctx, OTARX_OK, 0);
+        return;
+    }
+    pc.n = 0;
+    if (ctx->_batch) {
+        uint8_t *slot = slot_of(ctx, off);
+        memcpy(slot, p + 4, len);
+        rc = consume_run(ctx, slot, len, &pc);
+    } else {
+        rc = consume_run(ctx, p + 4, len, &pc);
+    }
+    if (rc != OTARX_OK) {
+        fail(ctx, rc);
+    } else if (ctx->_batch) {
+        after_batch(ctx);
+    } else {
+        after_free(ctx, &pc);
+    }
+    return;
+bad:
+    /* refused without acting on it; the session continues (SPEC §4.9) */
+    ctx->_fstats.bad_payload++;
+    ctx->_sstats.bad_data++;
+    otarx_reply_status(ctx, OTARX_T_DATA | OTARX_T_REPLY, OTARX_BAD_REQUEST);
+}
+
+static void reply_result(otarx_ctx_t *ctx, uint8_t status, uint8_t boot, uint32_t sv,
+                         const char *version, uint32_t detail)
+{
+    uint8_t *p = &ctx->_tx[2];
+    memset(p, 0, OTARX_RESULT_LEN);
+    p[0] = status;
+    p[1] = boot;
+    otarx_put32(&p[2], sv);
+    if (version != NULL) {
+        memcpy(&p[6], version, 32);
+    }
+    otarx_put32(&p[38], detail);
+    if (otarx_send(ctx, OTARX_T_END | OTARX_T_REPLY, OTARX_RESULT_LEN) != OTARX_OK) {
+        OTARX_LOGW(ctx, "uart write failed");
+    }
+}
+
+/* Steps 1-3 of END: tag, image verification, anti-rollback, boot switch. */
+static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
+{
+    otarx_dev_info_t dev;
+    uint32_t bin = ctx->_total - OTARX_HEADER_SIZE;
+    int rc;
+    memset(&dev, 0, sizeof(dev));
+    OTARX_TRY(otarx_crypt_finish(ctx));
+    if (!ctx->_checked) {
+        return OTARX_NOT_APP; /* an empty image: nothing was written */
+    }
+    if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
+        return OTARX_FLASH_ERROR;
+    }
+    rc = otarx_image_verify(ctx->_ops, ctx->_user, ctx->_target, bin, dev.chip_id, dev.chip_rev,
+                            ctx->_win, sizeof(ctx->_win), info);
+    if (rc != OTARX_OK) {
+        return rc < 0 ? OTARX_FLASH_ERROR : rc;
+    }
+    if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && info->secure_version < dev.efuse_secure_version) {
+        info->detail = info->secure_version;
+        return OTARX_SECURE_VERSION;
+    }
+    if (ctx->_ops->set_boot(ctx->_user, ctx->_target) != OTARX_OK) {
+        return OTARX_FLASH_ERROR;
+    }
+    return OTARX_OK;
+}
+
+void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
+{
+    otarx_image_info_t info;
+    otarx_dev_info_t dev;
+    uint8_t flags = p[0];
+    int rc;
+    (void)n;
+    memset(&info, 0, sizeof(info));
+    memset(&dev, 0, sizeof(dev));
+    if (!ctx->_active) {
+        reply_result(ctx, OTARX_NO_SESSION, OTARX_PART_NONE, 0, NULL, 0);
+        return;
+    }
+    if (ctx->_next < ctx->_total) {
+        reply_result(ctx, OTARX_INCOMPLETE, OTARX_PART_NONE, 0, NULL, ctx->_next);
+        return;
+    }
+    if (ctx->_batch && ctx->_batch_start < ctx->_next) {
+        rc = otarx_flush_batch(ctx); /* cannot happen: a batch is written when it is complete */
+        if (rc != OTARX_OK) {
+            fail(ctx, rc);
+            return;
+        }
+    }
+    otarx_announce(ctx, otarx_work_ms(ctx, OTARX_WORK_READ, ctx->_total - OTARX_HEADER_SIZE) +
+                            otarx_work_ms(ctx, OTARX_WORK_ERASE, OTARX_SECTOR) +
+                            otarx_work_ms(ctx, OTARX_WORK_WRITE, 32));
+    rc = finish(ctx, &info);
+    otarx_session_drop(ctx, 1);
+    if (rc != OTARX_OK) {
+        OTARX_LOGW(ctx, "END refused: %s (detail %lu)", otarx_err_name((otarx_err_t)rc),
+                   (unsigned long)info.detail);
+        reply_result(ctx, (uint8_t)rc, OTARX_PART_NONE, 0, NULL,
+                     rc == OTARX_AUTH_FAILED ? 0u : info.detail);
+        return;
+    }
+    ctx->_sstats.results_ok++;
+    if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
+        dev.boot = ctx->_target;
+    }
+    OTARX_LOGI(ctx, "image verified; partition %u boots next", (unsigned)dev.boot);
+    reply_result(ctx, OTARX_OK, dev.boot, info.secure_version, info.version, 0);
+    if (flags & OTARX_END_REBOOT) {
+        otarx_reset(ctx);
+        if (ctx->_ops->reboot != NULL) {
+            ctx->_ops->reboot(ctx->_user);
+        }
+    }
+}

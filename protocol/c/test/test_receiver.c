@@ -1,0 +1,436 @@
+/*
+ * test_receiver.c: the receiver's session behaviour on the host port's simulated ESP32: pushes
+ * that must boot, refusals that must change nothing that boots, the window (sack, duplicates,
+ * bad requests), both credit plans, and resume in RAM and after a power cut.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctest.h"
+#include "harness.h"
+#include "otarx_priv.h"
+#include "vecfile.h"
+
+extern const char *g_fixtures;
+
+static uint8_t *fixture(const char *name, size_t *len)
+{
+    char path[600];
+    uint8_t *b;
+    snprintf(path, sizeof(path), "%s/%s", g_fixtures, name);
+    b = vec_read_file(path, len);
+    if (b == NULL) {
+        fprintf(stderr, "missing fixture %s\n", path);
+        g_ct.failures++;
+    }
+    return b;
+}
+
+static int all_ff(const uint8_t *p, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        if (p[i] != 0xFF) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static int setup(harness_t *h, hcfg_t *cfg)
+{
+    if (h_init(h, cfg) != 0) {
+        g_ct.failures++;
+        fprintf(stderr, "harness init failed\n");
+        return -1;
+    }
+    return 0;
+}
+
+/* HELLO_ACK field offsets (SPEC §4.2) */
+#define HA_FLAGS 16
+#define HA_RUNNING 21
+#define HA_BOOT 22
+#define HA_TARGET 23
+#define HA_RESUME_ID 92
+#define HA_RESUME_OFF 124
+#define HA_RESUME_TOTAL 128
+#define HA_PART(i) (133 + 48 * (i))
+
+static void test_push_rsa_boots(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    size_t n, pn;
+    uint8_t *img = fixture("app_esp32.rsa.enc.bin", &n), *plain = fixture("app_esp32.bin", &pn);
+    uint8_t od[32];
+    if (img == NULL || plain == NULL || setup(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_push(&h, img, (uint32_t)n, 1024, 0), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), plain, pn);
+    CHECK(all_ff(h_slot(&h, 2), 0x100000)); /* only the target was written */
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK_EQ(f.payload[HA_RUNNING], 0);
+    CHECK_EQ(f.payload[HA_BOOT], 1);
+    CHECK_EQ(f.payload[HA_TARGET], 2); /* never the slot set to boot */
+    CHECK_EQ(f.payload[HA_PART(1) + 2], 1);
+    CHECK(strcmp((const char *)&f.payload[HA_PART(1) + 16], "1.2.3-vector") == 0);
+    /* otadata[0]: seq 1 (ota_0), state UNDEFINED without rollback, ESP ROM CRC */
+    memcpy(od, h.dev->flash.mem + 0xd000, 32);
+    CHECK_EQ(otarx_get32(od), 1);
+    CHECK_EQ(otarx_get32(od + 24), 0xFFFFFFFFu);
+    CHECK_EQ(otarx_get32(od + 28), 0x4743989Au);
+    CHECK_EQ(otarx_session_stats(h.ctx)->results_ok, 1);
+    h_free(&h);
+    free(img);
+    free(plain);
+}
+
+static void test_push_ecies_boots(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    char path[600];
+    size_t n, pn;
+    uint8_t *img = fixture("app_esp32.ecies.enc.bin", &n), *plain = fixture("app_esp32.bin", &pn);
+    snprintf(path, sizeof(path), "%s/ecies_device_hmac_key.bin", g_fixtures);
+    cfg.key_path = NULL;
+    cfg.hmac_path = path;
+    if (img == NULL || plain == NULL || setup(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_push(&h, img, (uint32_t)n, 512, 0), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), plain, pn);
+    h_free(&h);
+    free(img);
+    free(plain);
+}
+
+static void check_nothing_boots_differently(harness_t *h)
+{
+    hframe_t f;
+    CHECK_EQ(h_hello(h, &f), OTARX_OK);
+    CHECK_EQ(f.payload[HA_BOOT], h->dev->boot.anti_rollback && h->dev->boot.efuse_secure_version > 0 ? 0xFF : 0);
+    CHECK_EQ(f.payload[HA_RUNNING], 0);
+    CHECK(all_ff(h->dev->flash.mem + 0xd000, 0x2000)); /* otadata untouched */
+}
+
+static void test_tampered_refused(void)
+{
+    static const char *const files[] = {"app_esp32.rsa.enc.tampered_ct.bin",
+                                        "app_esp32.rsa.enc.tampered_tag.bin"};
+    size_t i;
+    for (i = 0; i < 2; i++) {
+        harness_t h;
+        hcfg_t cfg = h_default_cfg(g_fixtures);
+        size_t n;
+        uint8_t *img = fixture(files[i], &n);
+        if (img == NULL || setup(&h, &cfg) != 0) {
+            return;
+        }
+        CHECK_EQ(h_push(&h, img, (uint32_t)n, 1024, 0), OTARX_AUTH_FAILED);
+        check_nothing_boots_differently(&h);
+        CHECK_EQ(otarx_session_active(h.ctx), 0);
+        h_free(&h);
+        free(img);
+    }
+}
+
+static void test_begin_refusals(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    size_t n, en, tn, bn;
+    uint8_t *img = fixture("app_esp32.rsa.enc.bin", &n);
+    uint8_t *ecies = fixture("app_esp32.ecies.enc.bin", &en);
+    uint8_t *trunc = fixture("app_esp32.rsa.enc.truncated.bin", &tn);
+    uint8_t *badm = fixture("app_esp32.rsa.enc.bad_magic.bin", &bn);
+    uint8_t big[512];
+    uint32_t next = 1, credit = 1;
+    if (!img || !ecies || !trunc || !badm || setup(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, badm, (uint32_t)bn, &next, &credit), OTARX_NOT_ENCRYPTED);
+    CHECK_EQ(next, 0);
+    CHECK_EQ(credit, 0);
+    CHECK_EQ(h_begin(&h, 0, 1024, trunc, (uint32_t)tn, NULL, NULL), OTARX_BAD_SIZE);
+    CHECK_EQ(h_begin(&h, 0, 1024, ecies, (uint32_t)en, NULL, NULL), OTARX_WRONG_KEY);
+    memcpy(big, img, 512);
+    otarx_put32(big + OTARX_HDR_BIN_SIZE, 0x200000u);
+    h_clear(&h);
+    {
+        uint8_t p[519];
+        p[0] = 0;
+        otarx_put16(p + 1, 1024);
+        otarx_put32(p + 3, 512u + 0x200000u);
+        memcpy(p + 7, big, 512);
+        h_send(&h, 0x03, p, sizeof(p));
+        CHECK(h_take(&h, &f));
+        CHECK_EQ(f.type, 0x83);
+        CHECK_EQ(f.n, OTARX_BEGIN_ACK_LEN);
+        CHECK_EQ(f.payload[0], OTARX_TOO_LARGE);
+        CHECK_EQ(f.payload[9], 1);          /* target */
+        CHECK_EQ(h_u32(&f, 10), 0x100000u); /* detail: the slot size */
+    }
+    CHECK_EQ(h_begin(&h, 0, 1000, img, (uint32_t)n, NULL, NULL), OTARX_BAD_REQUEST);
+    CHECK_EQ(h_begin(&h, 0, 2048, img, (uint32_t)n, NULL, NULL), OTARX_BAD_REQUEST);
+    /* no session exists after a refusal */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, 512, 1024, &f), OTARX_NO_SESSION);
+    CHECK_EQ(h_u32(&f, 1), 0);
+    check_nothing_boots_differently(&h);
+    CHECK(all_ff(h_slot(&h, 1), 0x100000));
+    h_free(&h);
+    free(img);
+    free(ecies);
+    free(trunc);
+    free(badm);
+}
+
+/* An app made here, encrypted for the TEST key; pushed; the status of the first refusal. */
+static int push_app(harness_t *h, const uint8_t *app, size_t len, uint8_t flags)
+{
+    char key[600];
+    size_t n;
+    uint8_t *img;
+    int st;
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    img = h_encrypt(app, len, key, &n);
+    if (img == NULL) {
+        g_ct.failures++;
+        return -1;
+    }
+    st = h_push(h, img, (uint32_t)n, 1024, flags);
+    free(img);
+    return st;
+}
+
+static void test_early_checks(void)
+{
+    struct {
+        const char *version;
+        uint16_t chip, min_rev;
+        uint32_t sv;
+        uint8_t flags;
+        int anti;
+        int want;
+    } cases[] = {
+        {"2.0.0", 5, 0, 0, 0, 0, OTARX_WRONG_CHIP},
+        {"0.9.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE},
+        {"1.0.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE},         /* same as 1.0.0-factory */
+        {"0.9.0", 0, 0, 0, OTARX_BEGIN_ALLOW_DOWNGRADE, 0, OTARX_OK},
+        {"2.0.0", 0, 400, 0, 0, 0, OTARX_CHIP_REV},
+        {"2.0.0", 0, 0, 1, 0, 1, OTARX_SECURE_VERSION},    /* eFuse at 2 */
+        {"2.0.0", 0, 0, 2, 0, 1, OTARX_OK},
+    };
+    size_t i;
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        harness_t h;
+        hcfg_t cfg = h_default_cfg(g_fixtures);
+        app_spec_t s;
+        uint8_t *app;
+        size_t len;
+        cfg.anti_rollback = cases[i].anti;
+        if (setup(&h, &cfg) != 0) {
+            return;
+        }
+        /* the running app burned secure_version 2 into the eFuse (the factory app booted
+         * before that; a counter of 2 at power-on would not boot it) */
+        h.dev->boot.efuse_secure_version = 2;
+        memset(&s, 0, sizeof(s));
+        s.version = cases[i].version;
+        s.project = "early";
+        s.chip_id = cases[i].chip;
+        s.min_rev = cases[i].min_rev;
+        s.max_rev = 399;
+        s.secure_version = cases[i].sv;
+        s.data_len = 0x800;
+        len = app_size(&s);
+        app = malloc(len);
+        if (app == NULL || app_build(app, len, &s) == 0) {
+            g_ct.failures++;
+            return;
+        }
+        CHECK_EQ(push_app(&h, app, len, cases[i].flags), cases[i].want);
+        if (cases[i].want != OTARX_OK) {
+            /* refused within the first chunk, before anything reached the target slot */
+            CHECK_EQ(otarx_session_stats(h.ctx)->consumed, 1);
+            CHECK(all_ff(h_slot(&h, 1), 0x100000));
+            check_nothing_boots_differently(&h);
+        }
+        free(app);
+        h_free(&h);
+    }
+    {
+        /* random bytes instead of an app: NOT_APP */
+        harness_t h;
+        hcfg_t cfg = h_default_cfg(g_fixtures);
+        uint8_t junk[2000];
+        for (size_t k = 0; k < sizeof(junk); k++) {
+            junk[k] = (uint8_t)(k * 31u + 7u);
+        }
+        if (setup(&h, &cfg) != 0) {
+            return;
+        }
+        CHECK_EQ(push_app(&h, junk, sizeof(junk), 0), OTARX_NOT_APP);
+        CHECK(all_ff(h_slot(&h, 1), 0x100000));
+        h_free(&h);
+    }
+}
+
+static void test_window(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    size_t n, pn;
+    char key[600];
+    uint8_t *plain = h_app("1.2.3-vector", 0, 1, 0x2000, &pn), *img;
+    uint32_t next = 0, credit = 0, c = 256;
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    img = plain != NULL ? h_encrypt(plain, pn, key, &n) : NULL;
+    if (img == NULL || setup(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, (uint16_t)c, img, (uint32_t)n, &next, &credit), OTARX_OK);
+    CHECK_EQ(next, 512);
+    CHECK_EQ(credit, 512 + 16 * c); /* window 4096 = 16 chunks of 256 */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, 512 + 2 * c, c, &f), OTARX_OK);
+    CHECK_EQ(h_u32(&f, 1), 512);
+    CHECK_EQ(h_u32(&f, 9), 0x2); /* chunk next + 2c held: bit 1 */
+    CHECK_EQ(h_data(&h, img, 512 + c, c, &f), OTARX_OK);
+    CHECK_EQ(h_u32(&f, 9), 0x3);
+    CHECK_EQ(h_data(&h, img, 512 + c, c, &f), OTARX_OK); /* duplicate of a held chunk */
+    CHECK_EQ(otarx_session_stats(h.ctx)->duplicates, 1);
+    CHECK_EQ(h_data(&h, img, 512, c, &f), OTARX_OK);
+    CHECK_EQ(h_u32(&f, 1), 512 + 3 * c);
+    CHECK_EQ(h_u32(&f, 5), 512 + 3 * c + 16 * c);
+    CHECK_EQ(h_u32(&f, 9), 0);
+    CHECK_EQ(h_data(&h, img, 512, c, &f), OTARX_OK); /* below next: a duplicate */
+    CHECK_EQ(h_u32(&f, 1), 512 + 3 * c);
+    /* refused without acting: short replies, the session continues (SPEC §4.9) */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, 512 + 3 * c + 16, c, &f), OTARX_BAD_REQUEST); /* off the grid */
+    CHECK_EQ(f.n, 1);
+    CHECK_EQ(h_data(&h, img, 512 + 3 * c, c - 16, &f), OTARX_BAD_REQUEST); /* wrong length */
+    CHECK_EQ(h_data(&h, img, 512 + 19 * c, c, &f), OTARX_BAD_REQUEST);     /* beyond credit */
+    CHECK_EQ(otarx_session_stats(h.ctx)->bad_data, 3);
+    CHECK_EQ(otarx_session_active(h.ctx), 1);
+    /* END too early: INCOMPLETE with next_offset, the session stays */
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_INCOMPLETE);
+    CHECK_EQ(h_u32(&f, 38), 512 + 3 * c);
+    CHECK_EQ(f.payload[1], 0xFF);
+    for (next = 512 + 3 * c; next < n; next += c) {
+        uint32_t len = (uint32_t)n - next < c ? (uint32_t)n - next : c;
+        CHECK_EQ(h_data(&h, img, next, len, &f), OTARX_OK);
+    }
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_OK);
+    CHECK_EQ(f.payload[1], 1);
+    CHECK(strcmp((const char *)&f.payload[6], "1.2.3-vector") == 0);
+    CHECK_EQ(h_u32(&f, 2), 1); /* secure_version */
+    CHECK_MEM(h_slot(&h, 1), plain, pn);
+    /* the session is over: a repeated END finds none */
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_NO_SESSION);
+    CHECK_EQ(f.payload[1], 0xFF);
+    h_free(&h);
+    free(img);
+    free(plain);
+}
+
+/* Batch credit (no IRAM-safe ISR): nothing in flight during flash work. */
+static void test_batch_credit(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    size_t alen, n;
+    char key[600];
+    uint8_t *app = h_app("3.0.0", 0, 1, 0x4000, &alen), *img;
+    uint32_t next = 0, credit = 0, off;
+    int acks;
+    cfg.iram = 0;
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    img = app ? h_encrypt(app, alen, key, &n) : NULL;
+    if (img == NULL || setup(&h, &cfg) != 0) {
+        return;
+    }
+    h_esp32_timing(&h);
+    CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, &next, &credit), OTARX_OK);
+    CHECK_EQ(credit, 512 + 4096);
+    for (off = 512; off < 512 + 3 * 1024; off += 1024) {
+        h_clear(&h);
+        CHECK_EQ(h_data(&h, img, off, 1024, &f), OTARX_OK);
+        CHECK_EQ(h_u32(&f, 5), 512 + 4096);
+        CHECK_EQ(h_pending(&h), 0);
+    }
+    CHECK(all_ff(h_slot(&h, 1), 4096)); /* held until the batch is complete */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, off, 1024, &f), OTARX_BUSY); /* sector erase + 16 pages */
+    CHECK_EQ(h_u32(&f, 5), 512 + 4096);                  /* old credit: the host stays quiet */
+    CHECK(h_u16(&f, 13) >= 50);
+    CHECK(h_take(&h, &f));
+    CHECK_EQ(f.payload[0], OTARX_OK);
+    CHECK_EQ(h_u32(&f, 1), 512 + 4096);
+    CHECK_EQ(h_u32(&f, 5), 512 + 8192); /* the next batch */
+    CHECK_MEM(h_slot(&h, 1), app, 4096);
+    /* the rest in order, counting ACKs: every batch end gives two */
+    acks = 0;
+    for (off = 512 + 4096; off < n; off += 1024) {
+        uint32_t len = (uint32_t)n - off < 1024 ? (uint32_t)n - off : 1024;
+        h_clear(&h);
+        CHECK(h_data(&h, img, off, len, &f) >= 0);
+        acks += 1 + h_pending(&h);
+    }
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), app, alen);
+    CHECK(acks > (int)((n - 4608) / 1024));
+    h_free(&h);
+    free(app);
+    free(img);
+}
+
+/* Free credit with flash times: the first chunk's ACK announces the 64 KiB block erase. */
+static void test_free_busy(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    size_t alen, n;
+    char key[600];
+    uint8_t *app = h_app("3.0.0", 0, 1, 0x20000, &alen), *img;
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    img = app ? h_encrypt(app, alen, key, &n) : NULL;
+    if (img == NULL || setup(&h, &cfg) != 0) {
+        return;
+    }
+    h_esp32_timing(&h);
+    CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, NULL, NULL), OTARX_OK);
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, 512, 1024, &f), OTARX_BUSY);
+    CHECK(h_u16(&f, 13) >= 150);
+    CHECK_EQ(h_u32(&f, 1), 512 + 1024); /* the ACK already counts the chunk */
+    CHECK_EQ(h_pending(&h), 0);         /* one ACK per DATA */
+    CHECK_EQ(h_data(&h, img, 1536, 1024, &f), OTARX_OK);
+    CHECK_EQ(h_take(&h, &f), 0);
+    h_free(&h);
+    free(app);
+    free(img);
+}
+
+void run_receiver_tests(void);
+void run_receiver_tests(void)
+{
+    RUN(test_push_rsa_boots);
+    RUN(test_push_ecies_boots);
+    RUN(test_tampered_refused);
+    RUN(test_begin_refusals);
+    RUN(test_early_checks);
+    RUN(test_window);
+    RUN(test_batch_credit);
+    RUN(test_free_busy);
+}

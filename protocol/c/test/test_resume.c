@@ -1,0 +1,189 @@
+/*
+ * test_resume.c: resume within a power cycle (SPEC §6.4) and across a power cut (SPEC §7): the
+ * durable record, the GCM state rebuilt from the plaintext in flash, a dirty sector after the
+ * record, FRESH, ABORT.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctest.h"
+#include "harness.h"
+#include "otarx_priv.h"
+
+extern const char *g_fixtures;
+
+typedef struct {
+    uint8_t *app, *img;
+    size_t alen, n;
+} image_t;
+
+static int make(image_t *im, uint32_t data_len)
+{
+    char key[600];
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    im->app = h_app("4.0.0", 0, 1, data_len, &im->alen);
+    im->img = im->app ? h_encrypt(im->app, im->alen, key, &im->n) : NULL;
+    if (im->img == NULL) {
+        g_ct.failures++;
+        return -1;
+    }
+    return 0;
+}
+
+static void unmake(image_t *im)
+{
+    free(im->app);
+    free(im->img);
+}
+
+/* In-order DATA from `from` up to (not including) `to`. */
+static void send_range(harness_t *h, const image_t *im, uint32_t from, uint32_t to, uint32_t c)
+{
+    hframe_t f;
+    uint32_t off;
+    for (off = from; off < to; off += c) {
+        uint32_t len = (uint32_t)im->n - off < c ? (uint32_t)im->n - off : c;
+        h_clear(h);
+        CHECK_EQ(h_data(h, im->img, off, len, &f), OTARX_OK);
+    }
+}
+
+static int finish(harness_t *h, const image_t *im, uint32_t from, uint32_t c)
+{
+    hframe_t f;
+    send_range(h, im, from, (uint32_t)im->n, c);
+    h_clear(h);
+    return h_end(h, 0, &f);
+}
+
+static void test_resume_in_ram(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t im;
+    uint32_t next = 0;
+    if (make(&im, 0x3000) != 0 || h_init(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    send_range(&h, &im, 512, 512 + 5 * 1024, 1024);
+    /* the link drops; the host comes back and says HELLO */
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK(f.payload[16] & OTARX_DEV_RESUMABLE);
+    CHECK_EQ(h_u32(&f, 124), 512 + 5 * 1024);
+    CHECK_EQ(h_u32(&f, 128), im.n);
+    /* a new BEGIN with another chunk size continues where the device is */
+    CHECK_EQ(h_begin(&h, 0, 512, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, 512 + 5 * 1024);
+    CHECK_EQ(finish(&h, &im, next, 512), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), im.app, im.alen);
+    CHECK_EQ(otarx_session_stats(h.ctx)->resumes, 1);
+    h_free(&h);
+    unmake(&im);
+}
+
+/* Power cut after part of the image; the next BEGIN continues from the durable record. */
+static void power_cut_case(uint32_t record_interval, uint32_t cut_at, int dirty, uint32_t want)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t im;
+    uint32_t next = 0;
+    cfg.limits.record_interval = record_interval;
+    if (make(&im, 0x1C000) != 0 || h_init(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    send_range(&h, &im, 512, cut_at, 1024);
+    CHECK_EQ(h_power_cycle(&h), 0);
+    if (dirty) {
+        /* bytes that reached the slot after the record (here: garbage, so NOR cannot
+         * program the right plaintext over them) */
+        memset(h.dev->flash.mem + h.dev->layout.apps[1].offset + (want - 512u), 0x00, 40);
+    }
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK(f.payload[16] & OTARX_DEV_RESUMABLE);
+    CHECK_EQ(h_u32(&f, 124), want);
+    CHECK_EQ(h_u32(&f, 128), 0); /* the record keeps no total */
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, want);
+    CHECK_EQ(finish(&h, &im, next, 1024), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), im.app, im.alen);
+    /* the record is gone after RESULT */
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK_EQ(f.payload[16] & OTARX_DEV_RESUMABLE, 0);
+    h_free(&h);
+    unmake(&im);
+}
+
+static void test_power_cut_every_write(void) { power_cut_case(1, 512 + 37 * 1024, 0, 512 + 37 * 1024); }
+static void test_power_cut_dirty_sector(void) { power_cut_case(1, 512 + 37 * 1024, 1, 512 + 37 * 1024); }
+static void test_power_cut_64k_records(void) { power_cut_case(0, 512 + 100 * 1024, 0, 512 + 65536); }
+
+static void test_fresh_and_abort(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t im;
+    uint32_t next = 0;
+    if (make(&im, 0x3000) != 0 || h_init(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    send_range(&h, &im, 512, 512 + 4 * 1024, 1024);
+    CHECK_EQ(h_power_cycle(&h), 0);
+    CHECK_EQ(h_begin(&h, OTARX_BEGIN_FRESH, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, 512);
+    send_range(&h, &im, 512, 512 + 2 * 1024, 1024);
+    h_clear(&h);
+    h_send(&h, 0x06, NULL, 0);
+    CHECK(h_take(&h, &f));
+    CHECK_EQ(f.type, 0x86);
+    CHECK_EQ(f.payload[0], OTARX_OK);
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, im.img, 512 + 2048, 1024, &f), OTARX_NO_SESSION);
+    CHECK_EQ(h_power_cycle(&h), 0);
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK_EQ(f.payload[16] & OTARX_DEV_RESUMABLE, 0); /* ABORT dropped the record too */
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, 512);
+    h_free(&h);
+    unmake(&im);
+}
+
+/* A different image after a power cut must not pick up the old record. */
+static void test_other_image_starts_fresh(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    image_t a, b;
+    uint32_t next = 0;
+    if (make(&a, 0x3000) != 0 || make(&b, 0x3400) != 0 || h_init(&h, &cfg) != 0) {
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, a.img, (uint32_t)a.n, &next, NULL), OTARX_OK);
+    send_range(&h, &a, 512, 512 + 4 * 1024, 1024);
+    CHECK_EQ(h_power_cycle(&h), 0);
+    CHECK_EQ(h_begin(&h, 0, 1024, b.img, (uint32_t)b.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, 512);
+    CHECK_EQ(finish(&h, &b, 512, 1024), OTARX_OK);
+    CHECK_MEM(h_slot(&h, 1), b.app, b.alen);
+    h_free(&h);
+    unmake(&a);
+    unmake(&b);
+}
+
+void run_resume_tests(void);
+void run_resume_tests(void)
+{
+    RUN(test_resume_in_ram);
+    RUN(test_power_cut_every_write);
+    RUN(test_power_cut_dirty_sector);
+    RUN(test_power_cut_64k_records);
+    RUN(test_fresh_and_abort);
+    RUN(test_other_image_starts_fresh);
+}
