@@ -140,3 +140,12 @@ export async function openerFor(port: string, args: PortArgs): Promise<PortHandl
     dispose: async () => {},
   };
 }
+
+/**
+ * Makes an error name its port (or file): a message from deep in a session ("no CONFIRM_ACK from
+ * the device within 5000 ms") gets "PORT: " in front unless it already names the port or `file`.
+ */
+export function aboutPort(port: string, e: unknown, file?: string): unknown {
+  if (!(e instanceof OtaError) || e.message.includes(port) || (file !== undefined && e.message.includes(file))) return e;
+  return new OtaError(e.code, `${port}: ${e.message}`, { details: { port, ...e.details }, cause: e.cause ?? e, disconnected: e.disconnected });
+}
