@@ -25,6 +25,37 @@ export interface PaceOptions {
   osBaud?: boolean;
 }
 
+/**
+ * The same PacedPort interface without any pacing, for a port that is already paced by something
+ * else (a real UART, or the bench's link emulator, which paces, delays and corrupts each
+ * direction itself): pacing twice would add a second queue's delay to every frame.
+ */
+export function unpacedPort(port: Transport): PacedPort {
+  let closeCb: ((err: OtaError) => void) | undefined;
+  const extra = new Set<(err: OtaError) => void>();
+  port.onClose((err) => {
+    closeCb?.(err);
+    for (const l of extra) l(err);
+  });
+  return {
+    write: (bytes) => port.write(bytes),
+    drain: () => port.drain(),
+    onData: (cb) => port.onData(cb),
+    onClose: (cb) => {
+      closeCb = cb;
+    },
+    addCloseListener: (cb) => void extra.add(cb),
+    setBaud: (baud) => port.setBaud(baud).catch(() => {}),
+    get baud() {
+      return port.baud;
+    },
+    get isOpen() {
+      return port.isOpen;
+    },
+    close: () => port.close(),
+  };
+}
+
 export function pacePort(port: Transport, clock: Clock, o: PaceOptions = {}): PacedPort {
   const osBaud = o.osBaud ?? true;
   let rate = port.baud;

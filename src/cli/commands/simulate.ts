@@ -8,7 +8,7 @@
 import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
-import { pacePort } from '../../device-sim/paced-port.js';
+import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
 import type { SimEvent, SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
 import { chipName } from '../../image/index.js';
@@ -31,6 +31,7 @@ export interface SimulateArgs {
   'anti-rollback': boolean;
   'efuse-secure-version': number;
   'boot-log': boolean;
+  pace: boolean;
   ber?: number;
   drop?: number;
   garbage?: number;
@@ -57,6 +58,7 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('anti-rollback', { type: 'boolean', default: false, describe: 'anti-rollback by secure_version (eFuse)' })
     .option('efuse-secure-version', { type: 'number', default: 0, describe: 'eFuse secure_version at start' })
     .option('boot-log', { type: 'boolean', default: true, describe: 'print the ESP32 boot log on every reset' })
+    .option('pace', { type: 'boolean', default: true, describe: 'pace the port at the line rate (--no-pace when something else already does: a real UART, or a link emulator)' })
     .option('ber', { type: 'number', describe: 'bit error rate on received bytes' })
     .option('drop', { type: 'number', describe: 'probability that a received byte is lost' })
     .option('garbage', { type: 'number', describe: 'send a burst of log text to the host every N received bytes' })
@@ -120,7 +122,8 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   }, clock);
   let paced;
   try {
-    paced = pacePort(await openSerialTransport(a.port, { baud: a.baud }), clock, { osBaud: !isPty(a.port) });
+    const port = await openSerialTransport(a.port, { baud: a.baud });
+    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
   } catch (e) {
     flash.close();
     throw e;
