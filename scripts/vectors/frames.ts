@@ -81,7 +81,7 @@ export function framesVec(): string {
     ['END', 'no reboot', frameLines('END', { flags: 0 })],
     ['END_reboot', 'REBOOT after success', frameLines('END', { flags: 1 })],
     ['RESULT', 'ota_0 boots next, version 1.2.3-vector', frameLines('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 })],
-    ['RESULT_auth_failed', 'GCM tag mismatch', frameLines('RESULT', { status: STATUS.AUTH_FAILED!, boot: 0, secure_version: 0, version: '', detail: 0 })],
+    ['RESULT_auth_failed', 'GCM tag mismatch', frameLines('RESULT', { status: STATUS.AUTH_FAILED!, boot: 0xff, secure_version: 0, version: '', detail: 0 })],
     ['RESULT_full_version', 'a version filling all 32 bytes (no NUL)', frameLines('RESULT', { status: 0, boot: 2, secure_version: 7, version: '2026.01.01-build.1234567890abcde', detail: 0 })],
     ['ABORT', '', frameLines('ABORT', {})],
     ['ABORT_ACK', '', frameLines('ABORT_ACK', { status: 0 })],

@@ -109,8 +109,16 @@ export function singlePort(args: PortArgs, command: string): string {
   return ports[0]!;
 }
 
+/** USAGE unless --port or --ports was given (checked before any file or port is touched). */
+export function requirePorts(args: MultiPortArgs, command: string): void {
+  if (portList(args).length === 0 && args.ports === undefined) {
+    throw new OtaError('USAGE', `name the device's serial port with --port PORT, several with --port A --port B or --ports 'GLOB' (see 'ota-uart ${command} --help')`);
+  }
+}
+
 /** Every port named by --port and --ports, in the order given (--port first). */
 export async function resolvePorts(args: MultiPortArgs, command: string): Promise<string[]> {
+  requirePorts(args, command);
   const ports = portList(args);
   if (args.ports !== undefined) {
     const found = await backend.expandGlob(args.ports);
@@ -131,4 +139,13 @@ export async function openerFor(port: string, args: PortArgs): Promise<PortHandl
     label: port,
     dispose: async () => {},
   };
+}
+
+/**
+ * Makes an error name its port (or file): a message from deep in a session ("no CONFIRM_ACK from
+ * the device within 5000 ms") gets "PORT: " in front unless it already names the port or `file`.
+ */
+export function aboutPort(port: string, e: unknown, file?: string): unknown {
+  if (!(e instanceof OtaError) || e.message.includes(port) || (file !== undefined && e.message.includes(file))) return e;
+  return new OtaError(e.code, `${port}: ${e.message}`, { details: { port, ...e.details }, cause: e.cause ?? e, disconnected: e.disconnected });
 }

@@ -67,7 +67,8 @@ export function buildSimDevice(a: SimDeviceArgs, clock: Clock): { device: SimDev
   try {
     flash = a.flashPath !== undefined ? openFlashFile(a.flashPath, { create: true, chipId }) : createFlashImage({ chipId });
   } catch (e) {
-    throw new OtaError('IO_ERROR', `cannot use flash file ${a.flashPath}: ${(e as Error).message}`, { cause: e, details: { file: a.flashPath } });
+    const msg = (e as Error).message;
+    throw new OtaError('IO_ERROR', msg.includes(String(a.flashPath)) ? msg : `cannot use flash file ${a.flashPath}: ${msg}`, { cause: e, details: { file: a.flashPath } });
   }
   try {
     const device = new SimDevice({
@@ -78,7 +79,9 @@ export function buildSimDevice(a: SimDeviceArgs, clock: Clock): { device: SimDev
     return { device, flash };
   } catch (e) {
     flash.close();
+    if (e instanceof TypeError) throw new OtaError('USAGE', `invalid option for the simulated device: ${e.message}`, { cause: e });
     const what = a.flashPath !== undefined ? `flash file ${a.flashPath}` : 'the simulated flash';
-    throw new OtaError(e instanceof TypeError ? 'USAGE' : 'IO_ERROR', `cannot start the simulated device on ${what}: ${(e as Error).message}`, { cause: e });
+    const why = (e as Error).name === 'PartitionTableError' ? `no valid partition table at 0x8000 (${(e as Error).message})` : (e as Error).message;
+    throw new OtaError('IO_ERROR', `cannot start the simulated device on ${what}: ${why}`, { cause: e, details: { file: a.flashPath } });
   }
 }

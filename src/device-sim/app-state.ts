@@ -82,8 +82,9 @@ export class AppState {
     return true;
   }
 
-  /** True if another app could boot if the running one were marked invalid. */
+  /** True if another app could boot if the running one were marked invalid (reads the flash afresh). */
   rollbackPossible(): boolean {
+    this.invalidate();
     return this.layout.apps.some((_, i) => {
       if (i === this.running || !this.slot(i).valid) return false;
       const s = this.layout.slotState(i);

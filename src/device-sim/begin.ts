@@ -10,7 +10,7 @@ import type { DeviceCore } from './device-core.js';
 import { planFlush, runSessionFlash } from './data-phase.js';
 import { GcmStream } from './gcm-stream.js';
 import { OtaSession } from './ota-session.js';
-import { appendRecordOps, clearRecordOps, readResumeRecord, recordMatches } from './resume-record.js';
+import { recordMatches } from './resume-record.js';
 import { SlotWriter } from './slot-writer.js';
 
 const REPLAY_PIECE = 64 * 1024;
@@ -46,9 +46,8 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   const id = imageId(m.header);
   const fresh = (m.flags & BEGIN_FLAGS.FRESH) !== 0;
   const allowDowngrade = (m.flags & BEGIN_FLAGS.ALLOW_DOWNGRADE) !== 0;
-  const record = d.nvsSector !== undefined ? readResumeRecord(d.flash, d.nvsSector) : undefined;
-  const lowerRecord = (plain: number) =>
-    d.nvsSector === undefined ? [] : appendRecordOps(d.flash, opts.timing.flash, d.nvsSector, ENC_HEADER_SIZE + plain, id);
+  const record = d.records?.read();
+  const lowerRecord = (plain: number) => d.records?.append(ENC_HEADER_SIZE + plain, id) ?? [];
 
   let s: OtaSession;
   let resumed: 'no' | 'ram' | 'flash' = 'no';
@@ -73,7 +72,7 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   } else {
     // A new image: the old record (if any) no longer describes what the slot will hold.
     d.session = undefined;
-    if (d.nvsSector !== undefined) await d.flashWork(clearRecordOps(d.flash, opts.timing.flash, d.nvsSector));
+    if (d.records) await d.flashWork(d.records.clear());
     s = new OtaSession({
       imageId: id, header, total: m.total, chunk: m.chunk, next: ENC_HEADER_SIZE, target, part,
       gcm: new GcmStream(aesKey, header.iv), allowDowngrade,

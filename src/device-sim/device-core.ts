@@ -12,6 +12,7 @@ import type { SimFaults } from './faults.js';
 import type { Flash, FlashTiming } from './flash.js';
 import type { FlashOp } from './flash-ops.js';
 import type { OtaSession } from './ota-session.js';
+import type { RecordLog } from './resume-record.js';
 import type { DeviceTiming, TimingModel } from './timing.js';
 
 export interface SimDeviceOptions {
@@ -112,8 +113,8 @@ export type SimEvent =
 /** Counters (all cumulative over resets). */
 export type SimStats = {
   [K in
-    | 'rxBytes' | 'txBytes' | 'frames' | 'txFrames' | 'noiseBytes' | 'tooLong' | 'badCobs' | 'tooShort' | 'badCrc' | 'badVersion'
-    | 'badPayload' | 'unsupported' | 'dataFrames' | 'consumed' | 'duplicates' | 'outOfOrder' | 'badRequests' | 'creditViolations'
+    | 'rxBytes' | 'txBytes' | 'frames' | 'txFrames' | 'noiseBytes' | 'tooLong' | 'badCobs' | 'tooShort' | 'badCrc' | 'otherVersions'
+    | 'badPayload' | 'ignoredReplies' | 'unsupported' | 'dataFrames' | 'consumed' | 'duplicates' | 'outOfOrder' | 'badRequests' | 'creditViolations'
     | 'noSession' | 'acks' | 'busyAcks' | 'begins' | 'resumes' | 'resumesFromFlash' | 'results' | 'refusals' | 'aborts'
     | 'resets' | 'overrunBytes' | 'overruns' | 'ringOverflowBytes' | 'ringHighWater' | 'bytesLostInReset' | 'flashOps'
     | 'flashBusyMs' | 'records' | 'sectorRewrites' | 'stalls' | 'garbageBursts' | 'faultFlippedBits' | 'faultDroppedBytes'
@@ -126,7 +127,8 @@ export interface DeviceCore {
   readonly opts: ResolvedOptions;
   readonly counters: SimStats;
   readonly apps: AppState;
-  readonly nvsSector: number | undefined;
+  /** The durable resume record (SPEC §7), if the flash has an nvs partition. */
+  readonly records: RecordLog | undefined;
   efuseSecureVersion: number;
   session: OtaSession | undefined;
   send(m: Message): void;

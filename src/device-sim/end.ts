@@ -10,7 +10,6 @@ import type { DeviceCore } from './device-core.js';
 import { planFlush, runSessionFlash } from './data-phase.js';
 import { customOp } from './flash-ops.js';
 import { OTA_STATE } from './otadata.js';
-import { clearRecordOps } from './resume-record.js';
 
 export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<void> {
   const s = d.session;
@@ -28,7 +27,7 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
   const binSize = s.header.binSize;
   const verifyMs = (binSize / 1024) * t.verifyMsPerKiB;
   const otadataMs = t.flash.sectorEraseMs + t.flash.pageProgramMs;
-  const clearOps = d.nvsSector !== undefined ? clearRecordOps(flash, t.flash, d.nvsSector) : [];
+  const clearOps = d.records?.clear() ?? [];
   d.announceBusy(verifyMs + otadataMs + clearOps.reduce((a, o) => a + o.ms, 0));
 
   const fail = async (status: number, detail: number, reason: string): Promise<void> => {

@@ -4,8 +4,8 @@
  * 28 bytes). Entries are appended into erased space; the last well-formed one is the record; a
  * full sector is erased and the log starts again. Clearing the record erases the sector.
  *
- * Planning only: the functions return FlashOps, which the device runs (and times) like any other
- * flash work, always after the slot writes the record describes.
+ * Planning only: RecordLog returns FlashOps, which the device runs (and times) like any other flash
+ * work, always after the slot writes the record describes.
  */
 import { crc32 } from '../protocol/index.js';
 import { SECTOR_SIZE, type Flash, type FlashTiming } from './flash.js';
@@ -53,16 +53,45 @@ export function recordMatches(r: ResumeRecord, imageId: Uint8Array): boolean {
   return r.idPrefix.equals(Buffer.from(imageId.subarray(0, RECORD_ID_PREFIX)));
 }
 
-/** Ops that append a record (erasing the sector first when it is full). */
-export function appendRecordOps(flash: Flash, t: FlashTiming, sector: number, offset: number, imageId: Uint8Array): FlashOp[] {
-  const entry = encodeRecord(offset, imageId);
-  for (let i = 0; i < ENTRIES; i++) {
-    if (isErased(flash.view(sector + i * RECORD_SIZE, RECORD_SIZE))) return [programOp(flash, t, sector + i * RECORD_SIZE, entry)];
-  }
-  return [eraseOp(flash, t, sector, SECTOR_SIZE), programOp(flash, t, sector, entry)];
-}
+/**
+ * The log as the firmware task sees it: where the next entry goes is kept in RAM, so several
+ * appends planned before any of them has run (a sector rewrite lowers the record, then the write
+ * raises it again) land in different entries. A reset makes a new one, which reads the flash again.
+ */
+export class RecordLog {
+  private next: number;
 
-/** Ops that remove any record (none if the sector is already erased). */
-export function clearRecordOps(flash: Flash, t: FlashTiming, sector: number): FlashOp[] {
-  return isErased(flash.view(sector, SECTOR_SIZE)) ? [] : [eraseOp(flash, t, sector, SECTOR_SIZE)];
+  constructor(
+    private readonly flash: Flash,
+    private readonly t: FlashTiming,
+    readonly sector: number,
+  ) {
+    let i = 0;
+    while (i < ENTRIES && !isErased(flash.view(sector + i * RECORD_SIZE, RECORD_SIZE))) i++;
+    this.next = i;
+  }
+
+  read(): ResumeRecord | undefined {
+    return readResumeRecord(this.flash, this.sector);
+  }
+
+  /** Ops that append a record (erasing the sector first when it is full). */
+  append(offset: number, imageId: Uint8Array): FlashOp[] {
+    const entry = encodeRecord(offset, imageId);
+    const ops: FlashOp[] = [];
+    if (this.next >= ENTRIES) {
+      ops.push(eraseOp(this.flash, this.t, this.sector, SECTOR_SIZE));
+      this.next = 0;
+    }
+    ops.push(programOp(this.flash, this.t, this.sector + this.next * RECORD_SIZE, entry));
+    this.next++;
+    return ops;
+  }
+
+  /** Ops that remove any record (none if the log is already empty). */
+  clear(): FlashOp[] {
+    if (this.next === 0 && isErased(this.flash.view(this.sector, SECTOR_SIZE))) return [];
+    this.next = 0;
+    return [eraseOp(this.flash, this.t, this.sector, SECTOR_SIZE)];
+  }
 }

@@ -11,31 +11,27 @@
  * completed never reaches the flash.
  */
 import type { Clock, Timer } from '../clock.js';
-import {
-  BAUD_CONFIRM_MS, FrameDecoder, PROTO_VERSION, REPLY_BIT, STATUS, decodeMessage, encodeMessage, messageName,
-  newDecoderCounters, type DecoderCounters, type Frame, type Message,
-} from '../protocol/index.js';
+import { BAUD_CONFIRM_MS, FrameDecoder, STATUS, encodeMessage, type Frame, type Message } from '../protocol/index.js';
 import type { Transport } from '../transport/transport.js';
 import { AppState } from './app-state.js';
-import { handleBegin } from './begin.js';
 import { bootloaderLog, romBanner, type ResetReason } from './boot-log.js';
 import type { BootConfig } from './boot.js';
-import { handleAbort, handleBaud, handleConfirm, handleReboot, handleRollback, malformedReply } from './control.js';
-import { ackMsg, handleData } from './data-phase.js';
+import { ackMsg } from './data-phase.js';
 import {
-  BUSY_ANNOUNCE_MS, PowerLost, resolveOptions, type DeviceCore, type ResolvedOptions, type SimDeviceOptions, type SimEvent, type SimStats,
+  BUSY_ANNOUNCE_MS, PowerLost, resolveOptions, type ResolvedOptions, type SimDeviceOptions, type SimEvent, type SimStats,
 } from './device-core.js';
+import { dispatchFrame, type Dispatcher } from './dispatch.js';
 import type { EarlyCheckContext } from './early-checks.js';
-import { handleEnd } from './end.js';
 import { FaultModel } from './faults.js';
 import type { Flash } from './flash.js';
 import type { FlashOp } from './flash-ops.js';
 import { buildHelloAck } from './hello.js';
 import { DeviceLayout } from './layout.js';
 import type { OtaSession } from './ota-session.js';
-import { readResumeRecord } from './resume-record.js';
+import { RecordLog } from './resume-record.js';
+import { CarriedCounters, zeroStats } from './sim-stats.js';
 import { resolveDeviceTiming } from './timing.js';
-import { UartRx, type UartRxCounters } from './uart-rx.js';
+import { UartRx } from './uart-rx.js';
 
 /** Everything a reset throws away. */
 interface Ram {
@@ -48,25 +44,19 @@ interface Ram {
   looping: boolean;
   stallMs: number;
   baudFallback: Timer | undefined;
+  records: RecordLog | undefined;
 }
 
-const STAT_KEYS = [
-  'rxBytes', 'txBytes', 'frames', 'txFrames', 'noiseBytes', 'tooLong', 'badCobs', 'tooShort', 'badCrc', 'badVersion',
-  'badPayload', 'unsupported', 'dataFrames', 'consumed', 'duplicates', 'outOfOrder', 'badRequests', 'creditViolations',
-  'noSession', 'acks', 'busyAcks', 'begins', 'resumes', 'resumesFromFlash', 'results', 'refusals', 'aborts',
-  'resets', 'overrunBytes', 'overruns', 'ringOverflowBytes', 'ringHighWater', 'bytesLostInReset', 'flashOps',
-  'flashBusyMs', 'records', 'sectorRewrites', 'stalls', 'garbageBursts', 'faultFlippedBits', 'faultDroppedBytes',
-  'baudSwitches', 'baudFallbacks', 'internalErrors',
-] as const;
-
-export class SimDevice implements DeviceCore {
+export class SimDevice implements Dispatcher {
   readonly flash: Flash;
   readonly opts: ResolvedOptions;
-  readonly counters: SimStats = Object.fromEntries(STAT_KEYS.map((k) => [k, 0])) as SimStats;
-  readonly nvsSector: number | undefined;
+  readonly counters: SimStats = zeroStats();
+  private readonly nvsSector: number | undefined;
   efuseSecureVersion: number;
   /** The last unexpected exception inside a handler (a simulator bug); the device keeps running. */
   lastError: unknown;
+  /** The event of the last completed boot (the first one may complete inside the constructor). */
+  lastBoot: Extract<SimEvent, { type: 'boot' }> | undefined;
   private readonly clock: Clock;
   private readonly faults: FaultModel;
   private ram: Ram;
@@ -74,8 +64,7 @@ export class SimDevice implements DeviceCore {
   private readonly outputs = new Set<(bytes: Uint8Array) => void>();
   private readonly listeners = new Set<(e: SimEvent) => void>();
   private settleWaiters: (() => void)[] = [];
-  private readonly decoderBase: DecoderCounters = newDecoderCounters();
-  private readonly uartBase: UartRxCounters = { overrunBytes: 0, overruns: 0, ringOverflowBytes: 0, ringHighWater: 0 };
+  private readonly carried = new CarriedCounters();
 
   constructor(o: SimDeviceOptions) {
     this.opts = resolveOptions(o, resolveDeviceTiming(o.flashTiming));
@@ -98,6 +87,10 @@ export class SimDevice implements DeviceCore {
     return this.ram.apps;
   }
 
+  get records(): RecordLog | undefined {
+    return this.ram.records;
+  }
+
   get session(): OtaSession | undefined {
     return this.ram.session;
   }
@@ -113,19 +106,7 @@ export class SimDevice implements DeviceCore {
 
   /** All counters, cumulative over resets (frames, drops per kind, overruns, acks, resumes, ...). */
   get stats(): SimStats {
-    const d = this.ram.decoder.counters;
-    const u = this.ram.uart.counters;
-    const b = this.decoderBase;
-    const ub = this.uartBase;
-    return {
-      ...this.counters,
-      frames: b.frames + d.frames, noiseBytes: b.noiseBytes + d.noiseBytes, tooLong: b.tooLong + d.tooLong,
-      badCobs: b.badCobs + d.badCobs, tooShort: b.tooShort + d.tooShort, badCrc: b.badCrc + d.badCrc,
-      overrunBytes: ub.overrunBytes + u.overrunBytes, overruns: ub.overruns + u.overruns,
-      ringOverflowBytes: ub.ringOverflowBytes + u.ringOverflowBytes, ringHighWater: Math.max(ub.ringHighWater, u.ringHighWater),
-      garbageBursts: this.faults.garbageBursts, stalls: this.faults.stalls,
-      faultFlippedBits: this.faults.stats.flippedBits, faultDroppedBytes: this.faults.stats.dropped,
-    };
+    return this.carried.snapshot(this.counters, this.ram.decoder.counters, this.ram.uart.counters, this.faults);
   }
 
   /** Becomes the device end of a link: bytes in -> feed(), replies -> t.write(). */
@@ -275,6 +256,7 @@ export class SimDevice implements DeviceCore {
       looping: false,
       stallMs: 0,
       baudFallback: undefined,
+      records: this.nvsSector !== undefined ? new RecordLog(this.flash, this.opts.timing.flash, this.nvsSector) : undefined,
     };
   }
 
@@ -286,12 +268,7 @@ export class SimDevice implements DeviceCore {
   private resetChip(reason: ResetReason, offset?: number): void {
     const old = this.ram;
     old.baudFallback?.cancel();
-    for (const k of Object.keys(this.decoderBase) as (keyof DecoderCounters)[]) this.decoderBase[k] += old.decoder.counters[k];
-    const u = old.uart.counters;
-    this.uartBase.overrunBytes += u.overrunBytes;
-    this.uartBase.overruns += u.overruns;
-    this.uartBase.ringOverflowBytes += u.ringOverflowBytes;
-    this.uartBase.ringHighWater = Math.max(this.uartBase.ringHighWater, u.ringHighWater);
+    this.carried.carry(old.decoder.counters, old.uart.counters);
     this.counters.resets++;
     this.event({ type: 'reset', reason, ...(offset !== undefined && { offset }) });
     this.ram = this.newRam();
@@ -311,7 +288,8 @@ export class SimDevice implements DeviceCore {
       const run = apps.apps[apps.running];
       const version = run ? apps.slot(apps.running).version : '';
       if (this.opts.bootLog) this.emitRaw(new TextEncoder().encode(bootloaderLog(apps.bootNotes, run && { label: run.label, offset: run.offset, version })));
-      this.event({ type: 'boot', reason, running: run?.label ?? 'none', version, notes: apps.bootNotes });
+      this.lastBoot = { type: 'boot', reason, running: run?.label ?? 'none', version, notes: apps.bootNotes };
+      this.event(this.lastBoot);
       this.checkSettled();
     };
     if (this.opts.timing.bootMs > 0) this.clock.setTimer(this.opts.timing.bootMs, done);
@@ -372,64 +350,21 @@ export class SimDevice implements DeviceCore {
       ram.baudFallback = undefined;
       this.event({ type: 'baud', baud: ram.baud, phase: 'confirmed' });
     }
-    if (f.ver !== PROTO_VERSION) {
-      this.counters.badVersion++;
-      this.sendHello();
-      return;
-    }
-    if (f.type & REPLY_BIT) {
-      this.counters.badPayload++; // a reply type sent to the device: nothing to answer
-      return;
-    }
-    const name = messageName(f.type);
-    if (!name) {
-      this.counters.unsupported++;
-      this.send({ type: 'REPLY', code: f.type | REPLY_BIT, status: STATUS.UNSUPPORTED });
-      return;
-    }
-    const m = decodeMessage(f);
-    if (!m) {
-      this.counters.badPayload++;
-      const r = malformedReply(name, STATUS.BAD_REQUEST, this);
-      if (r) this.send(r);
-      return;
-    }
-    switch (m.type) {
-      case 'HELLO':
-        this.sendHello();
-        this.event({ type: 'hello' });
-        return;
-      case 'BAUD': {
-        const old = ram.baud;
-        if (await handleBaud(this, m)) this.armBaudFallback(ram, old);
-        return;
-      }
-      case 'BEGIN': return handleBegin(this, m);
-      case 'DATA': return handleData(this, m);
-      case 'END': return handleEnd(this, m);
-      case 'ABORT': return handleAbort(this);
-      case 'CONFIRM': return handleConfirm(this);
-      case 'ROLLBACK': return handleRollback(this);
-      case 'REBOOT': return handleReboot(this);
-      case 'PING':
-        this.send({ type: 'PONG', status: STATUS.OK, nonce: m.nonce });
-        return;
-      default:
-        this.counters.badPayload++;
-    }
+    await dispatchFrame(this, f);
   }
 
-  private sendHello(): void {
+  sendHello(): void {
     const o = this.opts;
     this.send(buildHelloAck({
       apps: this.apps, maxFrame: o.maxFrame, window: o.window, maxBaud: o.maxBaud, chipId: o.chipId, chipRev: o.chipRev,
       rollback: o.rollback, antiRollback: o.antiRollback, iramUart: o.iramUart, efuseSecureVersion: this.efuseSecureVersion,
-      session: this.ram.session, record: this.nvsSector !== undefined ? readResumeRecord(this.flash, this.nvsSector) : undefined,
+      session: this.ram.session, record: this.ram.records?.read(),
     }));
   }
 
   /** SPEC §4.3: no valid frame within 1 s of switching -> back to the old rate. */
-  private armBaudFallback(ram: Ram, old: number): void {
+  armBaudFallback(old: number): void {
+    const ram = this.ram;
     ram.baudFallback = this.clock.setTimer(BAUD_CONFIRM_MS, () => {
       if (ram !== this.ram || !ram.baudFallback) return;
       ram.baudFallback = undefined;

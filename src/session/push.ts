@@ -12,12 +12,12 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, DEFAULT_CHUNK, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
-import { connect, type HelloAck } from './handshake.js';
+import { connect, noDeviceError, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
 import { finishSession } from './finish.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
@@ -91,9 +91,11 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       const link = new DeviceLink(transport, clock);
       const stats = newUploadStats();
       try {
+        // A device keeps the rate a host switched it to until it resets (SPEC §4.3), and a port
+        // opened again starts at the initial rate: look for it at both.
         const hello = attempt === 0
-          ? await connect(link, { clock, timeoutMs: opts.connectTimeoutMs, signal: opts.signal, portLabel: opts.portLabel })
-          : await reconnect(link, initialBaud, clock, opts);
+          ? await connectAtRates(link, [initialBaud, opts.baud ?? initialBaud], opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, clock, opts)
+          : await connectAtRates(link, [baud, initialBaud], RECONNECT_HELLO_MS * (baud === initialBaud ? 1 : 2), clock, opts);
         if (!firstHello) {
           firstHello = hello;
           reporter.event({ type: 'hello', device: describeDevice(hello) });
@@ -157,7 +159,11 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       }
     }
   } catch (e) {
-    if (e instanceof OtaError && e.code === 'ABORTED') await sendAbort(transport, clock);
+    if (e instanceof OtaError && e.code === 'ABORTED') {
+      // The ABORT queues behind the data already in flight (up to a window): allow for draining it.
+      const inFlight = (firstHello?.window ?? 0) + (firstHello?.maxFrame ?? 0);
+      await sendAbort(transport, clock, 500 + (inFlight * 10 * 1000) / Math.max(1, transport.baud));
+    }
     throw e;
   } finally {
     await transport.close().catch(() => {});
@@ -178,19 +184,33 @@ function withTotals(e: unknown, totals: Totals): unknown {
   return e;
 }
 
+/** HELLO time after a lost session, per rate tried. */
+const RECONNECT_HELLO_MS = 3000;
+/** How long HELLO stays at one rate before trying the next. */
+const RATE_SLICE_MS = 1000;
+
 /**
- * HELLO after a lost session. The device may still run at the switched rate (only the link
- * glitched) or be back at its initial rate (it reset), so try the rate we are at, then the other.
+ * HELLO at each of `rates` in turn (RATE_SLICE_MS each, first rate first) until the device answers
+ * or `timeoutMs` passes. After a lost session the device may still run at the switched rate (only
+ * the link glitched, or the port was reopened at the initial rate) or be back at its initial rate
+ * (it reset); a new push may find a device that an earlier host left at the switched rate.
  */
-async function reconnect(link: DeviceLink, initialBaud: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
+async function connectAtRates(link: DeviceLink, rates: number[], timeoutMs: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
   const t = link.transport;
-  const rates = t.baud === initialBaud ? [initialBaud] : [t.baud, initialBaud];
+  const unique = [...new Set(rates)];
+  const end = clock.now() + timeoutMs;
+  let attempts = 0;
   for (let i = 0; ; i++) {
-    if (t.baud !== rates[i]) await t.setBaud(rates[i]!);
+    const rate = unique[i % unique.length]!;
+    if (t.baud !== rate) await t.setBaud(rate);
+    const left = end - clock.now();
+    const slice = unique.length === 1 ? left : Math.min(RATE_SLICE_MS, left);
     try {
-      return await connect(link, { clock, timeoutMs: 3000, signal: opts.signal, portLabel: opts.portLabel });
+      return await connect(link, { clock, timeoutMs: Math.max(1, slice), signal: opts.signal, portLabel: opts.portLabel });
     } catch (e) {
-      if (!(e instanceof OtaError && e.code === 'NO_DEVICE') || i + 1 >= rates.length) throw e;
+      if (!(e instanceof OtaError && e.code === 'NO_DEVICE')) throw e;
+      attempts += Number(e.details.attempts ?? 0);
+      if (clock.now() >= end - 1) throw unique.length === 1 ? e : noDeviceError(link, attempts, timeoutMs, opts.portLabel, unique);
     }
   }
 }
@@ -236,11 +256,11 @@ function isRecoverable(e: unknown): boolean {
   return e.code === 'LINK_LOST' || e.code === 'TIMEOUT';
 }
 
-async function sendAbort(transport: Transport, clock: Clock): Promise<void> {
+async function sendAbort(transport: Transport, clock: Clock, waitMs: number): Promise<void> {
   if (!transport.isOpen) return;
   const link = new DeviceLink(transport, clock);
   try {
-    await link.request({ type: 'ABORT' }, 'ABORT_ACK', 500);
+    await link.request({ type: 'ABORT' }, 'ABORT_ACK', waitMs);
   } catch {
     // Best effort: the device also drops an idle session on the next BEGIN.
   }

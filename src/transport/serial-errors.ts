@@ -9,6 +9,11 @@ import { lstat, readlink, stat } from 'node:fs/promises';
 import { OtaError } from '../errors.js';
 
 const LIST_HINT = 'run `ota-uart ports` to list serial ports';
+/** The usual Linux fixes: serial devices belong to group dialout (uucp on Arch), mode 0660. */
+export const LINUX_PERMISSION_FIX =
+  'add your user to the dialout group (sudo usermod -aG dialout $USER, then log in again), ' +
+  'or give the device to that group with a udev rule such as ' +
+  'SUBSYSTEM=="tty", ATTRS{idVendor}=="10c4", GROUP="dialout", MODE="0660" in /etc/udev/rules.d/99-serial.rules';
 
 /** What the path looks like on disk, for a precise message. */
 export interface PathFacts {
@@ -71,10 +76,7 @@ export function mapOpenError(path: string, baud: number, err: unknown, facts: Pa
     return facts.exists ? gone(path, err) : notFound(path, facts);
   }
   if (/EACCES|EPERM|Permission denied|Operation not permitted/i.test(text)) {
-    const fix =
-      process.platform === 'linux'
-        ? 'add your user to the dialout group: sudo usermod -aG dialout $USER, then log in again'
-        : 'check the permissions of the device file';
+    const fix = process.platform === 'linux' ? LINUX_PERMISSION_FIX : 'check the permissions of the device file';
     return new OtaError('PORT_PERMISSION', `no permission to open serial port ${path}: ${fix}`, { details, cause: err });
   }
   if (/EBUSY|Cannot lock port|Resource busy|Resource temporarily unavailable|EAGAIN/i.test(text)) {

@@ -5,12 +5,14 @@
  * - disconnects: serialport reports an unplug only as a 'close' event carrying
  *   `{ disconnected: true }`, after which `port.write()` silently queues forever
  *   (toolchain-notes §2.3), so every pending and later operation here rejects with LINK_LOST;
- * - the full-duplex stall of bindings-cpp 13.0.0, patched once in poller-fix.ts.
+ * - two bugs of bindings-cpp 13.0.0, patched once on import: the full-duplex stall
+ *   (poller-fix.ts) and a hang-up that only reads never notice (hangup-fix.ts).
  */
 import type { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
+import { applyHangupFix } from './hangup-fix.js';
 import { applyPollerFix } from './poller-fix.js';
 import { scanSerialPorts, type PortInfo, type ScanOptions } from './port-scan.js';
 import { badBaud, inspectPath, mapOpenError } from './serial-errors.js';
@@ -18,6 +20,7 @@ import type { Transport } from './transport.js';
 import { bridgeHint, normalizeId } from './usb-hints.js';
 
 applyPollerFix();
+applyHangupFix();
 
 export type { PortInfo } from './port-scan.js';
 

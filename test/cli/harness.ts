@@ -33,6 +33,9 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   terminal.stderrLine = (l) => void stderr.push(l);
   terminal.stderrIsTTY = () => false;
   const prevOut = setOutput({ write: (t) => void stdout.push(...t.replace(/\n$/, '').split('\n')) });
+  // yargs prints --help and --version with console.log
+  const log = console.log;
+  console.log = (...a: unknown[]) => void stdout.push(...a.map(String).join(' ').split('\n'));
   try {
     const status = await main(argv, { stderr: (t) => void stderr.push(...t.replace(/\n$/, '').split('\n')) });
     const json: Record<string, unknown>[] = [];
@@ -47,6 +50,7 @@ export async function runCli(argv: string[]): Promise<CliRun> {
   } finally {
     Object.assign(terminal, saved);
     setOutput(prevOut);
+    console.log = log;
   }
 }
 

@@ -81,3 +81,18 @@ export async function drive<T>(clock: FakeClock, p: Promise<T>, stepMs = 5, maxM
   if (!done) throw new Error(`still pending after ${maxMs} ms of fake time`);
   return watched;
 }
+
+export const CHUNK = 1024;
+
+export function beginMsg(image: Uint8Array, flags = 0, chunk = CHUNK): MessageOf<'BEGIN'> {
+  return { type: 'BEGIN', flags, chunk, total: image.length, header: image.subarray(0, 512) };
+}
+
+export function dataMsg(image: Uint8Array, offset: number, chunk = CHUNK): MessageOf<'DATA'> {
+  return { type: 'DATA', offset, data: image.subarray(offset, Math.min(offset + chunk, image.length)) };
+}
+
+/** Sends every chunk from `from` in order, one frame at a time, as a perfect host would. */
+export async function sendAll(p: Probe, image: Uint8Array, from = 512, chunk = CHUNK): Promise<void> {
+  for (let o = from; o < image.length; o += chunk) await p.send(dataMsg(image, o, chunk));
+}

@@ -5,9 +5,10 @@
  * flash lives in that file, written through on every operation: kill -9 and restart on the same
  * file is a power cycle.
  */
+import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
-import { pacePort } from '../../device-sim/paced-port.js';
+import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
 import type { SimEvent, SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
 import { chipName } from '../../image/index.js';
@@ -30,6 +31,7 @@ export interface SimulateArgs {
   'anti-rollback': boolean;
   'efuse-secure-version': number;
   'boot-log': boolean;
+  pace: boolean;
   ber?: number;
   drop?: number;
   garbage?: number;
@@ -56,6 +58,7 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('anti-rollback', { type: 'boolean', default: false, describe: 'anti-rollback by secure_version (eFuse)' })
     .option('efuse-secure-version', { type: 'number', default: 0, describe: 'eFuse secure_version at start' })
     .option('boot-log', { type: 'boolean', default: true, describe: 'print the ESP32 boot log on every reset' })
+    .option('pace', { type: 'boolean', default: true, describe: 'pace the port at the line rate (--no-pace when something else already does: a real UART, or a link emulator)' })
     .option('ber', { type: 'number', describe: 'bit error rate on received bytes' })
     .option('drop', { type: 'number', describe: 'probability that a received byte is lost' })
     .option('garbage', { type: 'number', describe: 'send a burst of log text to the host every N received bytes' })
@@ -65,6 +68,15 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('seed', { type: 'number', describe: 'seed of the fault injection' })
     .group(['ber', 'drop', 'garbage', 'stall-ms', 'stall-every', 'reset-at', 'seed'], 'Faults:')
     .example('$0 simulate --port /tmp/dev --key dev.pem --flash flash.bin', 'with `socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &`, then push to /tmp/host') as unknown as Argv<SimulateArgs>;
+}
+
+/** True for a pseudo-terminal (socat's `link=` points into /dev/pts): it has no line rate to set. */
+function isPty(path: string): boolean {
+  try {
+    return realpathSync(path).startsWith('/dev/pts/');
+  } catch {
+    return false;
+  }
 }
 
 export function describeEvent(e: SimEvent): string | undefined {
@@ -101,20 +113,21 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
     throw new OtaError('USAGE', (e as Error).message);
   }
   const clock = systemClock;
-  const port = await openSerialTransport(a.port, { baud: a.baud });
-  const paced = pacePort(port, clock);
-  let built;
+  // Everything about the device is checked before the port is opened, so a bad key or flash file
+  // is reported as such and not hidden behind a port error.
+  const { device, flash } = buildSimDevice({
+    keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
+    iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
+    maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
+  }, clock);
+  let paced;
   try {
-    built = buildSimDevice({
-      keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
-      iramUart: a['iram-uart'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
-      maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
-    }, clock);
+    const port = await openSerialTransport(a.port, { baud: a.baud });
+    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
   } catch (e) {
-    await paced.close();
+    flash.close();
     throw e;
   }
-  const { device, flash } = built;
   let lastHello = -Infinity;
   device.onEvent((e) => {
     if (e.type === 'hello') {
@@ -127,6 +140,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   device.attach(paced);
   const keyName = a.key ?? a['hmac-key'] ?? `${DEMO_KEY_PATH} (TEST KEY)`;
   log(`simulate: ${chipName(device.opts.chipId)} rev ${a['chip-rev']} on ${a.port} at ${a.baud} baud; flash ${a.flash ?? '(in memory)'}; key ${keyName}; Ctrl-C to stop`);
+  if (!device.booting && device.lastBoot) log(`simulate: ${describeEvent(device.lastBoot)}`); // booted in no time
   try {
     await new Promise<void>((resolve, reject) => {
       const stop = (): void => resolve();

@@ -25,10 +25,10 @@ function deviceLine(r: DeviceRecord): string {
 }
 
 export async function runStationCommand(args: StationArgs): Promise<void> {
-  const img = loadImageArg(args.image);
   const pattern = args.ports;
   const fixed = portList(args);
   if (pattern === undefined && fixed.length === 0) throw new OtaError('USAGE', "name the ports to watch with --ports 'GLOB' (e.g. '/dev/ttyUSB*') or --port PATH (see 'ota-uart station --help')");
+  const img = loadImageArg(args.image);
   const report = args.report !== undefined ? openReportFile(args.report) : undefined;
   const json = !!args.json;
   const out = json ? terminal.stdoutLine : terminal.stderrLine;
