@@ -414,8 +414,8 @@ static int rec_scan(const esp_layout_t *l, otarx_record_t *rec, uint32_t *free_a
 int esp_record_load(const esp_layout_t *l, otarx_record_t *rec)
 {
     uint32_t free_at;
-    if (l->nvs == 0 || !rec_scan(l, rec, &free_at) || rec->offset == 0) {
-        return OTARX_NO_SESSION; /* none, or cleared (an entry with offset 0) */
+    if (l->nvs == 0 || !rec_scan(l, rec, &free_at) || rec->offset <= 512u) {
+        return OTARX_NO_SESSION;
     }
     return OTARX_OK;
 }
@@ -430,15 +430,17 @@ int esp_record_store(const esp_layout_t *l, const otarx_record_t *rec)
         return OTARX_ERR_IO;
     }
     have = rec_scan(l, &last, &free_at);
-    if (rec == NULL && (!have || last.offset == 0)) {
-        return OTARX_OK; /* nothing to clear */
+    if (rec == NULL) {
+        /* clearing erases the log, as the simulator does (its reader takes the last entry) */
+        if (!have && free_at == 0) {
+            return OTARX_OK;
+        }
+        return flash_erase(l->flash, l->nvs, HOST_SECTOR) == 0 ? OTARX_OK : OTARX_ERR_IO;
     }
     memset(b, 0, sizeof(b));
     put32(b, REC_MAGIC);
-    if (rec != NULL) {
-        put32(b + 4, rec->offset);
-        memcpy(b + 8, rec->image_id, 20);
-    }
+    put32(b + 4, rec->offset);
+    memcpy(b + 8, rec->image_id, 20);
     put32(b + 28, otarx_crc32(0, b, 28));
     if (free_at >= REC_SLOTS) {
         /* full: erase and start over (a cut here loses the record: resume is best effort) */

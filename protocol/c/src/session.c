@@ -266,7 +266,7 @@ static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
         return rc < 0 ? OTARX_FLASH_ERROR : rc;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && info->secure_version < dev.efuse_secure_version) {
-        info->detail = info->secure_version;
+        info->detail = 0; /* SPEC §4.7: only INVALID_IMAGE and INCOMPLETE carry a detail */
         return OTARX_SECURE_VERSION;
     }
     if (ctx->_ops->set_boot(ctx->_user, ctx->_target) != OTARX_OK) {
