@@ -93,7 +93,7 @@ typedef struct {
 static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out)
 {
     uint32_t pos = ctx->_next - OTARX_HEADER_SIZE, detail = 0;
-    if (otarx_crypt_update(ctx, buf, len) != OTARX_OK) {
+    if (otarx_crypt_update(ctx, buf, len, ctx->_next + len == ctx->_total) != OTARX_OK) {
         return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
     }
     ctx->_next += len;
