@@ -41,9 +41,9 @@ static void on_signal(int sig)
 
 static void usage(FILE *out)
 {
-    fputs("usage: ota-uart-rx --port PATH (--key RSA.pem | --hmac-key KEY.bin) [options]\n"
+    fputs("usage: ota-uart-rx --port PATH [--key RSA.pem | --hmac-key KEY.bin] [options]\n"
           "The ota-uart C receiver as a simulated ESP32 on a serial port or pty (options as\n"
-          "`ota-uart simulate`).\n"
+          "`ota-uart simulate`; without a key: the repository's demo TEST KEY).\n"
           "  --flash FILE            flash image (4 MiB, created with a factory app if missing;\n"
           "                          kept between runs: kill -9 and restart is a power cycle)\n"
           "  --chip NAME|ID          chip to be (default esp32)\n"
@@ -202,11 +202,34 @@ static int parse_args(int argc, char **argv, args_t *a, host_dev_t *d)
         }
         return 0;
     }
-    if (a->port == NULL || (a->key == NULL) == (a->hmac_key == NULL)) {
-        fprintf(stderr, "ota-uart-rx: need --port and exactly one of --key / --hmac-key\n");
+    if (a->port == NULL || (a->key != NULL && a->hmac_key != NULL)) {
+        fprintf(stderr, "ota-uart-rx: need --port and at most one of --key / --hmac-key\n");
         return -1;
     }
     return 0;
+}
+
+/* Without a key, the repository's demo TEST KEY (as `ota-uart simulate`): it sits at
+ * assets/test-keys/ next to build/, where this binary lives. */
+static const char *default_key(char *buf, size_t len)
+{
+    ssize_t n = readlink("/proc/self/exe", buf, len - 1u);
+    char *slash;
+    if (n <= 0) {
+        return NULL;
+    }
+    buf[n] = 0;
+    slash = strrchr(buf, '/');
+    if (slash == NULL) {
+        return NULL;
+    }
+    *slash = 0;
+    slash = strrchr(buf, '/');
+    if (slash == NULL || (size_t)(slash - buf) + 60u > len) {
+        return NULL;
+    }
+    strcpy(slash, "/assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pem");
+    return access(buf, R_OK) == 0 ? buf : NULL;
 }
 
 /* Read a whole key file (PEM gets a trailing NUL, as mbedtls wants). */
@@ -374,6 +397,15 @@ int main(int argc, char **argv)
         return EXIT_IO;
     }
     dev.initial_baud = dev.baud;
+    if (a.key == NULL && a.hmac_key == NULL) {
+        static char path[4096];
+        a.key = default_key(path, sizeof(path));
+        if (a.key == NULL) {
+            fprintf(stderr, "ota-uart-rx: no --key given and the demo TEST key was not found\n");
+            return EXIT_KEY;
+        }
+        fprintf(stderr, "ota-uart-rx: key %s (TEST KEY)\n", a.key);
+    }
     kbuf = read_file(a.key ? a.key : a.hmac_key, &klen, 16384);
     if (kbuf == NULL) {
         fprintf(stderr, "ota-uart-rx: cannot read key file %s: %s\n", a.key ? a.key : a.hmac_key,
