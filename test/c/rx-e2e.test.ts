@@ -112,6 +112,24 @@ describe('ota-uart push -> ota-uart-rx over a pty pair', () => {
     expect(info.json[0]).toMatchObject({ boot: { slot: 'ota_0', version: '1.2.3-vector' }, target: 'ota_1' });
   });
 
+  it('leaves the flash file byte for byte as `ota-uart simulate` does after the same push', async () => {
+    const sub = tempDir();
+    const pair = await ptyPair(sub);
+    const simFlash = join(sub, 'sim.bin');
+    const sim = await startSim(['--port', pair.dev, '--key', KEY, '--flash', simFlash, '--flash-timing', 'instant', '--no-boot-log']);
+    try {
+      const r = await cli(['push', VALID, '--port', pair.host]);
+      expect(r.status).toBe(0);
+    } finally {
+      await stop(sim);
+      await stop(pair.proc);
+    }
+    const mine = readFileSync(flash());
+    const theirs = readFileSync(simFlash);
+    const firstDiff = mine.findIndex((b, i) => b !== theirs[i]);
+    expect(firstDiff).toBe(-1);
+  }, 60_000);
+
   const refusals: [string, () => string, number, RegExp][] = [
     ['tampered ciphertext', () => join(FIXTURES, 'app_esp32.rsa.enc.tampered_ct.bin'), 6, /authentication failed/],
     ['tampered tag', () => join(FIXTURES, 'app_esp32.rsa.enc.tampered_tag.bin'), 6, /authentication failed/],
