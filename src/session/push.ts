@@ -12,13 +12,14 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
 import { connect, noDeviceError, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
+import { EarlyEnd } from './early-end.js';
 import { finishSession } from './finish.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
@@ -116,15 +117,22 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
         reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
         totals.sent += opts.image.length - began.nextOffset;
-        await uploadData(link, {
-          image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
-          clock, reporter, signal: opts.signal, statusContext: ctx, stats,
-          onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
-        });
-        const result = await finishSession(link, {
-          clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-          slotName: (i) => slotSummary(hello, i).slot,
-        });
+        // END right after the last DATA frame when the device cannot lose it to a flash blackout.
+        const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
+        let result;
+        try {
+          await uploadData(link, {
+            image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+            clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: early && (() => early.send()),
+            onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+          });
+          result = await finishSession(link, {
+            clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
+            slotName: (i) => slotSummary(hello, i).slot, early,
+          });
+        } finally {
+          early?.dispose();
+        }
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
         const out: PushResult = {
