@@ -167,7 +167,11 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       }
     }
   } catch (e) {
-    if (e instanceof OtaError && e.code === 'ABORTED') await sendAbort(transport, clock);
+    if (e instanceof OtaError && e.code === 'ABORTED') {
+      // The ABORT queues behind the data already in flight (up to a window): allow for draining it.
+      const inFlight = (firstHello?.window ?? 0) + (firstHello?.maxFrame ?? 0);
+      await sendAbort(transport, clock, 500 + (inFlight * 10 * 1000) / Math.max(1, transport.baud));
+    }
     throw e;
   } finally {
     await transport.close().catch(() => {});
@@ -270,11 +274,11 @@ function isRecoverable(e: unknown): boolean {
   return e.code === 'LINK_LOST' || e.code === 'TIMEOUT';
 }
 
-async function sendAbort(transport: Transport, clock: Clock): Promise<void> {
+async function sendAbort(transport: Transport, clock: Clock, waitMs: number): Promise<void> {
   if (!transport.isOpen) return;
   const link = new DeviceLink(transport, clock);
   try {
-    await link.request({ type: 'ABORT' }, 'ABORT_ACK', 500);
+    await link.request({ type: 'ABORT' }, 'ABORT_ACK', waitMs);
   } catch {
     // Best effort: the device also drops an idle session on the next BEGIN.
   }

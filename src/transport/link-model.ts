@@ -8,6 +8,13 @@
  * from idle to busy, or the baud changed), never by adding up timer delays, so late timers only
  * batch more bytes and never drift. One timer covers a batch of about `batchMs` of wire time, not
  * one byte. A byte is delivered when its last bit has been sent, plus the latency.
+ *
+ * Real timers (Node's setTimeout) never fire sooner than about 1 ms after they are set. A model that
+ * waited for a timer before every step would add one or two such ticks to every short message (an
+ * ACK), so the model acts on anything due within EARLY_MS of now at once: bytes are scheduled onto
+ * the wire up to EARLY_MS ahead (their completion times stay exact, and the next write starts after
+ * them), and a delivery due within EARLY_MS happens now. Timing errors are then about +-0.5 ms
+ * instead of always +1..2 ms; the long-run rate is exact either way.
  */
 import type { Clock, Timer } from '../clock.js';
 import { ByteQueue } from './byte-queue.js';
@@ -67,6 +74,8 @@ interface InFlight {
 
 const DEFAULT_TX_BUFFER = 4096;
 const DEFAULT_BATCH_MS = 2;
+/** How early the model may act to avoid waiting for a timer tick (half of Node's ~1 ms floor). */
+const EARLY_MS = 0.5;
 
 export class LinkDirection {
   readonly stats: LinkDirectionStats = {
@@ -81,6 +90,8 @@ export class LinkDirection {
   /** Wire anchor: byte k after the anchor completes at anchorT + (k + 1) * msPerByte. */
   private anchorT = 0;
   private anchorCount = 0;
+  /** When the last byte taken onto the wire completes (may be up to EARLY_MS in the future). */
+  private wireFreeAt = 0;
   private pumpTimer: Timer | undefined;
   private pumpQueued = false;
   private inFlight: InFlight[] = [];
@@ -115,7 +126,11 @@ export class LinkDirection {
   /** Resolves when every byte written so far has left the sender (paced: its last bit is out). */
   drain(): Promise<void> {
     if (this.downErr) return Promise.reject(this.downErr);
-    return this.waitSent(this.enqueued);
+    return this.waitSent(this.enqueued).then(() => {
+      const left = this.wireFreeAt - this.wiring.clock.now();
+      if (!this.opts.pace || left <= 1e-9) return undefined;
+      return new Promise<void>((resolve) => { this.wiring.clock.setTimer(left, resolve); });
+    });
   }
 
   /** The sender changed rate: bytes already due go at the old rate, the rest at the new one. */
@@ -150,7 +165,8 @@ export class LinkDirection {
   }
 
   private reanchor(): void {
-    this.anchorT = this.wiring.clock.now();
+    // Bytes already scheduled up to EARLY_MS ahead keep the wire until they are done.
+    this.anchorT = Math.max(this.wiring.clock.now(), this.wireFreeAt);
     this.anchorCount = 0;
   }
 
@@ -170,11 +186,19 @@ export class LinkDirection {
       }
       return;
     }
-    if (this.pumpTimer) return;
+    if (this.pumpTimer || this.pumpQueued) return;
     const batch = Math.max(1, Math.round((this.opts.batchMs ?? DEFAULT_BATCH_MS) / this.msPerByte));
     const target = this.anchorT + (this.anchorCount + Math.min(batch, this.queue.length)) * this.msPerByte;
     const clock = this.wiring.clock;
-    this.pumpTimer = clock.setTimer(Math.max(0, target - clock.now()), () => this.pump());
+    const wait = target - clock.now();
+    if (wait <= EARLY_MS) {
+      // A short message: schedule it now rather than a timer tick from now. Still a microtask, so
+      // a receiver answering inside its data callback never re-enters the sender's write().
+      this.pumpQueued = true;
+      queueMicrotask(() => this.pump());
+      return;
+    }
+    this.pumpTimer = clock.setTimer(wait, () => this.pump());
   }
 
   private cancelPump(): void {
@@ -197,7 +221,7 @@ export class LinkDirection {
     let doneAt = now;
     if (this.opts.pace) {
       // The epsilon absorbs float error when a FakeClock lands exactly on a computed target.
-      const due = Math.floor((now - this.anchorT) / this.msPerByte + 1e-9) - this.anchorCount;
+      const due = Math.floor((now + EARLY_MS - this.anchorT) / this.msPerByte + 1e-9) - this.anchorCount;
       n = Math.min(n, due);
     }
     const limit = this.opts.disconnectAfterBytes;
@@ -206,6 +230,7 @@ export class LinkDirection {
     if (this.opts.pace) {
       this.anchorCount += n;
       doneAt = this.anchorT + this.anchorCount * this.msPerByte;
+      this.wireFreeAt = doneAt;
     }
     const bytes = this.queue.take(n);
     this.stats.sent += n;
@@ -224,28 +249,23 @@ export class LinkDirection {
   }
 
   private transmit(bytes: Uint8Array, doneAt: number, cut: boolean): void {
-    const latency = this.opts.latencyMs ?? 0;
-    if (latency === 0 && this.inFlight.length === 0) {
-      this.deliver(bytes, cut);
-      return;
-    }
-    this.inFlight.push({ at: doneAt + latency, bytes, cut });
-    this.scheduleDelivery();
+    this.inFlight.push({ at: doneAt + (this.opts.latencyMs ?? 0), bytes, cut });
+    this.deliverDue();
   }
 
-  private scheduleDelivery(): void {
+  /** Delivers, in order, everything due within EARLY_MS; sets one timer for the next batch. */
+  private deliverDue(): void {
+    const clock = this.wiring.clock;
+    while (this.inFlight.length > 0 && this.inFlight[0]!.at <= clock.now() + EARLY_MS) {
+      const f = this.inFlight.shift()!;
+      this.deliver(f.bytes, f.cut);
+      if (this.downErr) return;
+    }
     const head = this.inFlight[0];
     if (this.deliveryTimer || !head) return;
-    const clock = this.wiring.clock;
-    this.deliveryTimer = clock.setTimer(Math.max(0, head.at - clock.now()), () => {
+    this.deliveryTimer = clock.setTimer(head.at - clock.now(), () => {
       this.deliveryTimer = undefined;
-      const now = clock.now();
-      while (this.inFlight.length > 0 && this.inFlight[0]!.at <= now + 1e-9) {
-        const f = this.inFlight.shift()!;
-        this.deliver(f.bytes, f.cut);
-        if (this.downErr) return;
-      }
-      this.scheduleDelivery();
+      this.deliverDue();
     });
   }
 

@@ -91,6 +91,17 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);
     expect(sim.lines.some((l) => /resume at \d+ of 3664 \(session from flash record\)/.test(l))).toBe(true);
   }, 60_000);
+
+  it('--no-pace leaves the pacing to the port: at a nominal 1200 baud a push takes far less than 10 bits a byte', async () => {
+    // Paced, 3664 bytes at 1200 baud need more than 30 s of wire time in each direction's share;
+    // unpaced over a pty they take well under a second. The bound sits far from both.
+    const { dev, host } = await ptyPair();
+    await simulate(['--port', dev, '--key', 'test/fixtures/rsa3072_private.pem', '--flash-timing', 'instant', '--baud', '1200', '--no-pace']);
+    const t0 = performance.now();
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: () => openSerialTransport(host, { baud: 1200 }), clock: systemClock });
+    expect(r.after.boot.version).toBe('1.2.3-vector');
+    expect(performance.now() - t0).toBeLessThan(10_000);
+  }, 60_000);
 });
 
 describe('ota-uart simulate: bad input gets one clear line and its exit status', () => {

@@ -188,6 +188,17 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(r.dev.boot).toBe(0);
   });
 
+  it('on a slow link, waits for the ABORT to get past the data still in flight', async () => {
+    // 115200 baud, 16 KiB window, an OS/adapter buffer that holds it all: the ABORT queues behind ~1.4 s of DATA
+    const r = rig({ dev: { window: 16 * 1024 }, link: () => ({ aToB: { pace: true, txBufferBytes: 64 * 1024 }, bToA: { pace: true } }) });
+    const ac = new AbortController();
+    const watch = { event: (e: Parameters<MemoryReporter['event']>[0]) => { if (e.type === 'progress' && e.acked > 4000) ac.abort(); } };
+    const { error } = await drive(r.clock, push({ image, open: r.open, clock: r.clock, reporter: watch, signal: ac.signal }));
+    expect(error).toMatchObject({ code: 'ABORTED' });
+    expect(r.dev.log).toContain('ABORT');
+    expect(r.dev.session).toBeUndefined();
+  });
+
   it('says what was tried when no device answers', async () => {
     const silent = rig();
     silent.dev.deaf = true;

@@ -230,6 +230,9 @@ typedef struct {
     otarx_crypt_t _crypt;
     uint8_t _tx[OTARX_TX_MAX];
     uint8_t _win[OTARX_WINDOW];
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+    uint8_t _fuzz_wrapped[384], _fuzz_key[32], _fuzz_unwrap_ok; /* see crypt.c */
+#endif
 } otarx_ctx_t;
 
 /**

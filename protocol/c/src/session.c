@@ -190,7 +190,8 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
         otarx_send_ack(ctx, OTARX_OK, 0);
         return;
     }
-    if (off >= ctx->_total || len != chunk_len(ctx, off) || len > ctx->_credit - off) {
+    if (off >= ctx->_total || off >= ctx->_credit || len != chunk_len(ctx, off) ||
+        len > ctx->_credit - off) {
         goto bad;
     }
     if (off != ctx->_next) {

@@ -318,8 +318,10 @@ static void test_window(void)
     CHECK_EQ(h_data(&h, img, 512 + 3 * c + 16, c, &f), OTARX_BAD_REQUEST); /* off the grid */
     CHECK_EQ(f.n, 1);
     CHECK_EQ(h_data(&h, img, 512 + 3 * c, c - 16, &f), OTARX_BAD_REQUEST); /* wrong length */
-    CHECK_EQ(h_data(&h, img, 512 + 19 * c, c, &f), OTARX_BAD_REQUEST);     /* beyond credit */
-    CHECK_EQ(otarx_session_stats(h.ctx)->bad_data, 3);
+    CHECK_EQ(h_data(&h, img, 512 + 19 * c, c, &f), OTARX_BAD_REQUEST);     /* at credit_end */
+    CHECK_EQ(h_data(&h, img, 512 + 24 * c, c, &f), OTARX_BAD_REQUEST); /* far beyond (fuzz) */
+    CHECK_EQ(otarx_session_stats(h.ctx)->bad_data, 4);
+    CHECK_EQ(otarx_session_stats(h.ctx)->out_of_order, 2);
     CHECK_EQ(otarx_session_active(h.ctx), 1);
     /* END too early: INCOMPLETE with next_offset, the session stays */
     CHECK_EQ(h_end(&h, 0, &f), OTARX_INCOMPLETE);

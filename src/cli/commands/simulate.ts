@@ -5,9 +5,10 @@
  * flash lives in that file, written through on every operation: kill -9 and restart on the same
  * file is a power cycle.
  */
+import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
-import { pacePort } from '../../device-sim/paced-port.js';
+import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
 import type { SimEvent, SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
 import { chipName } from '../../image/index.js';
@@ -30,6 +31,7 @@ export interface SimulateArgs {
   'anti-rollback': boolean;
   'efuse-secure-version': number;
   'boot-log': boolean;
+  pace: boolean;
   ber?: number;
   drop?: number;
   garbage?: number;
@@ -56,6 +58,7 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('anti-rollback', { type: 'boolean', default: false, describe: 'anti-rollback by secure_version (eFuse)' })
     .option('efuse-secure-version', { type: 'number', default: 0, describe: 'eFuse secure_version at start' })
     .option('boot-log', { type: 'boolean', default: true, describe: 'print the ESP32 boot log on every reset' })
+    .option('pace', { type: 'boolean', default: true, describe: 'pace the port at the line rate (--no-pace when something else already does: a real UART, or a link emulator)' })
     .option('ber', { type: 'number', describe: 'bit error rate on received bytes' })
     .option('drop', { type: 'number', describe: 'probability that a received byte is lost' })
     .option('garbage', { type: 'number', describe: 'send a burst of log text to the host every N received bytes' })
@@ -65,6 +68,15 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('seed', { type: 'number', describe: 'seed of the fault injection' })
     .group(['ber', 'drop', 'garbage', 'stall-ms', 'stall-every', 'reset-at', 'seed'], 'Faults:')
     .example('$0 simulate --port /tmp/dev --key dev.pem --flash flash.bin', 'with `socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &`, then push to /tmp/host') as unknown as Argv<SimulateArgs>;
+}
+
+/** True for a pseudo-terminal (socat's `link=` points into /dev/pts): it has no line rate to set. */
+function isPty(path: string): boolean {
+  try {
+    return realpathSync(path).startsWith('/dev/pts/');
+  } catch {
+    return false;
+  }
 }
 
 export function describeEvent(e: SimEvent): string | undefined {
@@ -110,7 +122,8 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   }, clock);
   let paced;
   try {
-    paced = pacePort(await openSerialTransport(a.port, { baud: a.baud }), clock);
+    const port = await openSerialTransport(a.port, { baud: a.baud });
+    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
   } catch (e) {
     flash.close();
     throw e;
