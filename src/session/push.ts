@@ -18,9 +18,9 @@ import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
 import { connect, noDeviceError, type HelloAck } from './handshake.js';
-import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
+import { describeDevice, type DeviceSummary, slotLabel, slotSummary, type SlotSummary } from './device-summary.js';
 import { EarlyEnd } from './early-end.js';
-import { finishSession } from './finish.js';
+import { finishSession, type FinishResult } from './finish.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
@@ -86,6 +86,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const initialBaud = transport.baud;
   let baud = transport.baud;
   let baudWorks = true;
+  /** The slot an END was sent for (set before END goes out). */
+  let endSentTo: number | undefined;
 
   try {
     for (let attempt = 0; ; attempt++) {
@@ -105,33 +107,42 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         ctx.targetSize = hello.parts[hello.target]?.size;
         ctx.chipName = chipName(hello.chipId);
         baud = transport.baud;
-        if (opts.baud && opts.baud !== transport.baud && baudWorks) {
-          baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
-          baudWorks = baud === opts.baud;
-        }
-        const chunk = pickChunk(opts.chunk, hello.maxFrame);
-        const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
-        const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
-        if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
-        if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
-        const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
-        reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
-        totals.sent += opts.image.length - began.nextOffset;
-        // END right after the last DATA frame when the device cannot lose it to a flash blackout.
-        const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
-        let result;
-        try {
-          await uploadData(link, {
-            image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
-            clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: early && (() => early.send()),
-            onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+        // END went out before the session was lost: the device may have switched otadata and
+        // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
+        let result = endSentTo !== undefined ? installedBy(hello, endSentTo) : undefined;
+        if (!result) {
+          if (opts.baud && opts.baud !== transport.baud && baudWorks) {
+            baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
+            baudWorks = baud === opts.baud;
+          }
+          const chunk = pickChunk(opts.chunk, hello.maxFrame);
+          const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
+          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
+          if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
+          if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
+          const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
+          reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
+          totals.sent += opts.image.length - began.nextOffset;
+          // END right after the last DATA frame when the device cannot lose it to a flash blackout.
+          const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
+          const sendEarlyEnd = early && (async (): Promise<void> => {
+            endSentTo = began.target;
+            await early.send();
           });
-          result = await finishSession(link, {
-            clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-            slotName: (i) => slotSummary(hello, i).slot, early,
-          });
-        } finally {
-          early?.dispose();
+          try {
+            await uploadData(link, {
+              image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+              clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
+              onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+            });
+            endSentTo = began.target;
+            result = await finishSession(link, {
+              clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
+              slotName: (i) => slotSummary(hello, i).slot, early,
+            });
+          } finally {
+            early?.dispose();
+          }
         }
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
@@ -190,6 +201,16 @@ function addCounters(totals: Totals, link: DeviceLink, s: UploadStats): void {
 function withTotals(e: unknown, totals: Totals): unknown {
   if (e instanceof OtaError) Object.assign(e.details, { retries: totals.retries, timeouts: totals.timeouts, crcErrors: totals.crc, resyncs: totals.resyncs });
   return e;
+}
+
+/**
+ * The update is in if the slot END was sent for now boots (or runs) and verifies: an update slot is
+ * never the one set to boot or running (SPEC §6.1), so only that END can have made it so.
+ */
+function installedBy(hello: HelloAck, target: number): FinishResult | undefined {
+  const p = hello.parts[target];
+  if (!p || !p.valid || (hello.boot !== target && hello.running !== target)) return undefined;
+  return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
 }
 
 /** HELLO time after a lost session, per rate tried. */

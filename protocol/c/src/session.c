@@ -269,6 +269,9 @@ static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
         info->detail = 0; /* SPEC §4.7: only INVALID_IMAGE and INCOMPLETE carry a detail */
         return OTARX_SECURE_VERSION;
     }
+    /* The record goes before the boot switch: after a reset between the two, a record for an
+     * image already set to boot would "resume" into the other slot (its update slot once it runs). */
+    otarx_record_forget(ctx);
     if (ctx->_ops->set_boot(ctx->_user, ctx->_target) != OTARX_OK) {
         return OTARX_FLASH_ERROR;
     }
@@ -303,7 +306,7 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
                             otarx_work_ms(ctx, OTARX_WORK_ERASE, OTARX_SECTOR) +
                             otarx_work_ms(ctx, OTARX_WORK_WRITE, 32));
     rc = finish(ctx, &info);
-    otarx_session_drop(ctx, 1);
+    otarx_session_drop(ctx, rc != OTARX_OK); /* on success finish() has forgotten the record */
     if (rc != OTARX_OK) {
         OTARX_LOGW(ctx, "END refused: %s (detail %lu)", otarx_err_name((otarx_err_t)rc),
                    (unsigned long)info.detail);
