@@ -12,7 +12,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
@@ -21,7 +21,7 @@ import { connect, noDeviceError, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotLabel, slotSummary, type SlotSummary } from './device-summary.js';
 import { EarlyEnd } from './early-end.js';
 import { finishSession, type FinishResult } from './finish.js';
-import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
+import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
 
@@ -111,6 +111,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
         let result = endSentTo !== undefined ? installedBy(hello, endSentTo) : undefined;
         if (!result) {
+          if (hello.target === NO_TARGET) {
+            throw noTargetError((hello.flags & HELLO_FLAGS.PENDING_VERIFY) !== 0, slotSummary(hello, hello.boot).slot, slotSummary(hello, hello.running).slot);
+          }
           if (opts.baud && opts.baud !== transport.baud && baudWorks) {
             baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
             baudWorks = baud === opts.baud;
