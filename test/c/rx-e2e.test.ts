@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFlashImage, openFlashFile, readDeviceState } from '../../src/device-sim/index.js';
 import { buildAppImage, encryptImage, loadEncryptionKey } from '../../src/image/index.js';
-import { FIXTURES, RX, buildC, cli, ptyPair, requireCli, startRx, startSim, stop, tempDir, type Proc } from './rx-helpers.js';
+import { FIXTURES, RX, buildC, cleanupAll, cli, ptyPair, requireCli, startRx, startSim, stop, tempDir, type Proc } from './rx-helpers.js';
 
 const KEY = join(FIXTURES, 'rsa3072_private.pem');
 const VALID = join(FIXTURES, 'app_esp32.rsa.enc.bin');
@@ -54,6 +54,7 @@ beforeAll(() => {
 afterAll(async () => {
   await stop(rx);
   await stop(socat);
+  await cleanupAll();
 });
 
 describe('C receiver build', () => {

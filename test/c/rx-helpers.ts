@@ -3,7 +3,7 @@
  * build/ota-uart-rx on one end, and the ota-uart CLI (dist/) on the other, all as child processes.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,8 +27,24 @@ export function requireCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run \`npm run build\` first (npm test does)`);
 }
 
+const dirs = new Set<string>();
+const children = new Set<ChildProcess>();
+
 export function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), 'ota-uart-c-'));
+  const d = mkdtempSync(join(tmpdir(), 'ota-uart-c-'));
+  dirs.add(d);
+  return d;
+}
+
+/** Kills every process these helpers started that still runs, and removes the temp dirs. */
+export async function cleanupAll(): Promise<void> {
+  for (const c of children) {
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+  children.clear();
+  await sleep(50);
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+  dirs.clear();
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -48,6 +64,8 @@ export interface Proc {
 }
 
 function track(child: ChildProcess): Proc {
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   const p: Proc = { child, stderr: '', exited: new Promise((r) => child.on('exit', (code, sig) => r(code ?? (sig ? 128 : null)))) };
   child.stderr?.on('data', (d: Buffer) => { p.stderr += d.toString(); });
   return p;
@@ -99,6 +117,8 @@ export interface CliResult {
 export function cli(args: string[], opts: { timeoutMs?: number; onSpawn?: (c: ChildProcess) => void } = {}): Promise<CliResult> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
   opts.onSpawn?.(child);
   let stdout = '';
   let stderr = '';
