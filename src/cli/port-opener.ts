@@ -11,6 +11,7 @@ import { OtaError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
 import { listSerialPorts, openSerialTransport, type PortInfo } from '../transport/serial.js';
 import { expandPortGlob } from './port-glob.js';
+import { terminal } from './terminal.js';
 import { createSimPort } from './sim-port.js';
 import { type SimArgs, withSimOptions } from './sim-options.js';
 
@@ -58,7 +59,7 @@ export function portBackend(): PortBackend {
 export const DEFAULT_BAUD = 921600;
 export const DEFAULT_INITIAL_BAUD = 115200;
 
-const PORT_HELP = 'serial port (e.g. /dev/ttyUSB0, COM3), or "sim" for the built-in simulated ESP32; list ports with `ota-uart ports`';
+const PORT_HELP = 'serial port (e.g. /dev/ttyUSB0, COM3), or "sim" for the built-in simulated ESP32 (the default when no port is named); list ports with `ota-uart ports`';
 
 function checkRate(name: string, v: unknown): void {
   if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v) && v > 0)) {
@@ -101,10 +102,22 @@ export function portList(args: PortArgs): string[] {
   return [...new Set(raw.map(String))];
 }
 
-/** The single port of info/confirm/rollback/reboot. */
+/**
+ * No --port (and no --ports): the built-in simulated ESP32, as the README promises a newcomer, but
+ * said out loud so nobody mistakes a simulated update for a real one. Mutates `args.port`.
+ */
+export function defaultToSim(args: MultiPortArgs): void {
+  if (portList(args).length > 0 || args.ports !== undefined) return;
+  args.port = 'sim';
+  if (!(args as { json?: boolean }).json) {
+    terminal.stderrLine('ota-uart: no --port given: using the built-in simulated ESP32 (--port sim). For a board, name its port, e.g. --port /dev/ttyUSB0 (list them with `ota-uart ports`).');
+  }
+}
+
+/** The single port of info/confirm/rollback/reboot (the simulator when none is named). */
 export function singlePort(args: PortArgs, command: string): string {
+  defaultToSim(args);
   const ports = portList(args);
-  if (ports.length === 0) throw new OtaError('USAGE', `name the device's serial port with --port (see 'ota-uart ports'), or --port sim (see 'ota-uart ${command} --help')`);
   if (ports.length > 1) throw new OtaError('USAGE', `${command} talks to one device; got ${ports.length} ports (${ports.join(', ')})`);
   return ports[0]!;
 }
@@ -139,4 +152,13 @@ export async function openerFor(port: string, args: PortArgs): Promise<PortHandl
     label: port,
     dispose: async () => {},
   };
+}
+
+/**
+ * Makes an error name its port (or file): a message from deep in a session ("no CONFIRM_ACK from
+ * the device within 5000 ms") gets "PORT: " in front unless it already names the port or `file`.
+ */
+export function aboutPort(port: string, e: unknown, file?: string): unknown {
+  if (!(e instanceof OtaError) || e.message.includes(port) || (file !== undefined && e.message.includes(file))) return e;
+  return new OtaError(e.code, `${port}: ${e.message}`, { details: { port, ...e.details }, cause: e.cause ?? e, disconnected: e.disconnected });
 }

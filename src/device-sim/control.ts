@@ -3,7 +3,7 @@
  * reply a device gives to a request it cannot parse. HELLO is answered by the device itself
  * (hello.ts builds it) and DATA/BEGIN/END have their own modules.
  */
-import { MSG, NO_TARGET, STATUS, type Message, type MessageOf, type MsgName } from '../protocol/index.js';
+import { MSG, STATUS, type Message, type MessageOf, type MsgName } from '../protocol/index.js';
 import type { DeviceCore } from './device-core.js';
 import { customOp } from './flash-ops.js';
 
@@ -81,19 +81,9 @@ export async function handleReboot(d: DeviceCore): Promise<void> {
 }
 
 /**
- * The answer to a request whose payload does not parse: its own reply type, full layout, with
- * `status` (BAD_REQUEST), so a host waiting for that reply gets the status instead of a timeout.
- * HELLO with a wrong magic is stray traffic and gets no answer (undefined).
+ * SPEC §4.9: a request the device refuses without acting on it gets a short reply (its reply type,
+ * the status byte only). HELLO with a wrong magic is stray traffic and gets no answer (undefined).
  */
-export function malformedReply(name: MsgName, status: number, d: DeviceCore): Message | undefined {
-  const s = d.session;
-  switch (name) {
-    case 'HELLO': return undefined;
-    case 'BAUD': return { type: 'BAUD_ACK', status, baud: 0 };
-    case 'BEGIN': return { type: 'BEGIN_ACK', status, nextOffset: 0, creditEnd: 0, target: NO_TARGET, detail: 0 };
-    case 'DATA': return { type: 'ACK', status, nextOffset: s?.next ?? 0, creditEnd: s?.creditEnd ?? 0, sack: s?.sack() ?? 0, busyMs: 0 };
-    case 'END': return { type: 'RESULT', status, boot: NO_TARGET, secureVersion: 0, version: '', detail: 0 };
-    case 'PING': return { type: 'PONG', status, nonce: 0 };
-    default: return { type: 'REPLY', code: MSG[name] | 0x80, status };
-  }
+export function shortReply(name: MsgName, status: number): Message | undefined {
+  return name === 'HELLO' ? undefined : { type: 'REPLY', code: MSG[name] | 0x80, status };
 }

@@ -4,14 +4,15 @@
  *
  * Two credit plans, as the SPEC asks:
  * - IRAM-safe UART ISR: credit is a full window beyond next_offset; plaintext is written after
- *   every consumed chunk (esp_ota_write per chunk) while the ring buffer keeps taking input.
+ *   every consumed chunk (esp_ota_write per chunk), and acknowledged once written, while the ring
+ *   buffer keeps taking input.
  * - ISR in flash: flash work blinds the UART except for its 128-byte FIFO, so credit only reaches
  *   the next flash point. When everything up to it has arrived the device says BUSY, writes the
  *   whole batch, then grants the next batch: nothing the host may send can arrive during the work.
  * After every write the durable resume record (§7) is appended, after the data it describes (far
  * more often than the DURABLE_INTERVAL minimum, so even a small image resumes after a power cut).
  */
-import { IMAGE_HEADER_SIZE, STATUS, statusName, type MessageOf } from '../protocol/index.js';
+import { IMAGE_HEADER_SIZE, MSG, STATUS, statusName, type MessageOf } from '../protocol/index.js';
 import { BUSY_ANNOUNCE_MS, type DeviceCore } from './device-core.js';
 import { FlashError } from './flash.js';
 import { opsMs, type FlashOp } from './flash-ops.js';
@@ -32,6 +33,7 @@ export function ackMsg(s: OtaSession | undefined, status: number, busyMs = 0): M
 export function planFlush(d: DeviceCore, s: OtaSession): FlashOp[] {
   if (s.pendingBytes === 0) return [];
   const rewrites = s.writer.rewrites;
+  d.apps.invalidate(s.target); // HELLO_ACK.parts shows the slot as it is in flash (SPEC §4.2)
   const ops = s.writer.planWrite(s.takePending());
   d.counters.sectorRewrites += s.writer.rewrites - rewrites;
   if (d.records) {
@@ -70,7 +72,7 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
   if (verdict === 'bad') {
     d.counters.badRequests++;
     if (m.offset + m.data.length > s.creditEnd) d.counters.creditViolations++;
-    d.send(ackMsg(s, STATUS.BAD_REQUEST));
+    d.send({ type: 'REPLY', code: MSG.ACK, status: STATUS.BAD_REQUEST }); // §4.9: ignored, the session continues
     return;
   }
   if (verdict === 'duplicate' || verdict === 'store') {
@@ -95,11 +97,14 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
   if (d.powerCutAt(s.next)) return;
   const { window, iramUart } = d.opts;
   if (iramUart) {
+    // Written (and recorded) before it is acknowledged, so what the host saw acknowledged survives
+    // a power cut; the ring buffer keeps taking the host's next chunks meanwhile.
     s.grant(window, iramUart);
     const ops = planFlush(d, s);
     const ms = opsMs(ops);
-    d.send(ackMsg(s, ms >= BUSY_ANNOUNCE_MS ? STATUS.BUSY : STATUS.OK, ms >= BUSY_ANNOUNCE_MS ? ms : 0));
-    await runSessionFlash(d, s, ops);
+    if (ms >= BUSY_ANNOUNCE_MS) d.send(ackMsg(s, STATUS.BUSY, ms));
+    if (!(await runSessionFlash(d, s, ops))) return;
+    d.send(ackMsg(s, STATUS.OK));
     return;
   }
   if (s.next < s.flashPoint) {

@@ -1,11 +1,11 @@
 /**
  * One received frame (its CRC already checked) to the handler of its request (SPEC §2.4, §4): an
- * unknown frame version gets HELLO_ACK, an unknown request type UNSUPPORTED, a payload that does
- * not parse BAD_REQUEST in the shape of its reply; everything else goes to its module.
+ * unknown frame version gets HELLO_ACK, an unknown request type and a payload that does not parse
+ * get short replies (§4.9), frames of reply types are ignored; everything else goes to its module.
  */
 import { PROTO_VERSION, REPLY_BIT, STATUS, decodeMessage, messageName, type Frame } from '../protocol/index.js';
 import { handleBegin } from './begin.js';
-import { handleAbort, handleBaud, handleConfirm, handleReboot, handleRollback, malformedReply } from './control.js';
+import { handleAbort, handleBaud, handleConfirm, handleReboot, handleRollback, shortReply } from './control.js';
 import { handleData } from './data-phase.js';
 import type { DeviceCore } from './device-core.js';
 import { handleEnd } from './end.js';
@@ -19,12 +19,12 @@ export interface Dispatcher extends DeviceCore {
 
 export async function dispatchFrame(d: Dispatcher, f: Frame): Promise<void> {
   if (f.ver !== PROTO_VERSION) {
-    d.counters.badVersion++;
+    d.counters.otherVersions++; // not bad_version: a device delivers every version (§2.3)
     d.sendHello();
     return;
   }
   if (f.type & REPLY_BIT) {
-    d.counters.badPayload++; // a reply type sent to the device: nothing to answer
+    d.counters.ignoredReplies++; // a reply type sent to the device: ignored (§4.9)
     return;
   }
   const name = messageName(f.type);
@@ -36,7 +36,7 @@ export async function dispatchFrame(d: Dispatcher, f: Frame): Promise<void> {
   const m = decodeMessage(f);
   if (!m) {
     d.counters.badPayload++;
-    const r = malformedReply(name, STATUS.BAD_REQUEST, d);
+    const r = shortReply(name, STATUS.BAD_REQUEST);
     if (r) d.send(r);
     return;
   }

@@ -54,9 +54,11 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
 
   const layout = apps.layout;
   const k = s.part.subtype - 0x10;
+  // The record goes first: after a reset between the two, a record for an image already set to
+  // boot would "resume" into the other slot (which becomes the update slot once it runs).
   await d.flashWork([
-    customOp('otadata set_boot', otadataMs, () => layout.otadata!.setBoot(k, layout.otaCount, opts.rollback ? OTA_STATE.NEW : OTA_STATE.UNDEFINED)),
     ...clearOps,
+    customOp('otadata set_boot', otadataMs, () => layout.otadata!.setBoot(k, layout.otaCount, opts.rollback ? OTA_STATE.NEW : OTA_STATE.UNDEFINED)),
   ]);
   d.session = undefined;
   apps.invalidate();

@@ -15,6 +15,16 @@ export interface PacedPort extends Transport {
   addCloseListener(cb: (err: OtaError) => void): void;
 }
 
+export interface PaceOptions {
+  /**
+   * Also change the rate of the OS port on a baud switch (default true). A pty has no line rate,
+   * and changing it there (tcsetattr through serialport's update()) was seen to stall reception
+   * for a second or two now and then, which makes the host's baud confirmation fail; so
+   * `ota-uart simulate` turns this off on ptys.
+   */
+  osBaud?: boolean;
+}
+
 /**
  * The same PacedPort interface without any pacing, for a port that is already paced by something
  * else (a real UART, or the bench's link emulator, which paces, delays and corrupts each
@@ -46,7 +56,8 @@ export function unpacedPort(port: Transport): PacedPort {
   };
 }
 
-export function pacePort(port: Transport, clock: Clock): PacedPort {
+export function pacePort(port: Transport, clock: Clock, o: PaceOptions = {}): PacedPort {
+  const osBaud = o.osBaud ?? true;
   let rate = port.baud;
   let dataCb: ((bytes: Uint8Array) => void) | undefined;
   let closeCb: ((err: OtaError) => void) | undefined;
@@ -75,8 +86,8 @@ export function pacePort(port: Transport, clock: Clock): PacedPort {
     },
     addCloseListener: (cb) => void extra.add(cb),
     setBaud: async (baud) => {
-      // A pty accepts any rate; a real adapter may refuse one (the device then just paces at it).
-      await port.setBaud(baud).catch(ignore);
+      // A real adapter may refuse a rate (the device then just paces at it).
+      if (osBaud) await port.setBaud(baud).catch(ignore);
       for (const d of [rx, tx]) {
         d.setTxBaud(baud);
         d.setRxBaud(baud);

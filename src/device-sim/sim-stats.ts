@@ -8,8 +8,8 @@ import type { FaultModel } from './faults.js';
 import type { UartRxCounters } from './uart-rx.js';
 
 const STAT_KEYS = [
-  'rxBytes', 'txBytes', 'frames', 'txFrames', 'noiseBytes', 'tooLong', 'badCobs', 'tooShort', 'badCrc', 'badVersion',
-  'badPayload', 'unsupported', 'dataFrames', 'consumed', 'duplicates', 'outOfOrder', 'badRequests', 'creditViolations',
+  'rxBytes', 'txBytes', 'frames', 'txFrames', 'noiseBytes', 'tooLong', 'badCobs', 'tooShort', 'badCrc', 'otherVersions',
+  'badPayload', 'ignoredReplies', 'unsupported', 'dataFrames', 'consumed', 'duplicates', 'outOfOrder', 'badRequests', 'creditViolations',
   'noSession', 'acks', 'busyAcks', 'begins', 'resumes', 'resumesFromFlash', 'results', 'refusals', 'aborts',
   'resets', 'overrunBytes', 'overruns', 'ringOverflowBytes', 'ringHighWater', 'bytesLostInReset', 'flashOps',
   'flashBusyMs', 'records', 'sectorRewrites', 'stalls', 'garbageBursts', 'faultFlippedBits', 'faultDroppedBytes',

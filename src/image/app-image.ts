@@ -2,6 +2,9 @@
  * The ESP application image (esp-formats.md §3): parsing the header and app description, and a
  * verifier that follows `esp_image_verify` in app mode. Every failure is INVALID_APP_IMAGE with
  * `details.check` (a stable name) and `details.offset` (where in the image it failed).
+ * Checks, in the order they run: magic, truncated (any check that ran out of bytes), chip_id,
+ * min_chip_rev, max_chip_rev, segment_count, segment_length, segment0_size, segment_alignment,
+ * app_desc_magic, checksum, sha256, partition_size.
  */
 import { createHash } from 'node:crypto';
 import { OtaError } from '../errors.js';
@@ -88,6 +91,11 @@ function invalid(check: string, offset: number, message: string, extra: Record<s
   });
 }
 
+/** The image ends before `what`: one check name for every truncation, offset = where the data ends. */
+function truncated(length: number, what: string): OtaError {
+  return invalid('truncated', length, `image is truncated: ${length} bytes, ends before ${what}`);
+}
+
 const hex = (n: number, w = 8): string => `0x${n.toString(16).padStart(w, '0')}`;
 
 /** NUL-terminated (or full-width) C string field. */
@@ -121,7 +129,7 @@ export function parseAppHeader(plainPrefix: Uint8Array): AppInfo {
     throw invalid('magic', 0, `first byte is ${hex(b[0]!, 2)}, expected 0xe9`);
   }
   if (b.length < APP_PREFIX_SIZE) {
-    throw invalid('length', b.length, `${b.length} bytes, need at least ${APP_PREFIX_SIZE} for header and app description`);
+    throw truncated(b.length, `the end of the app description (needs ${APP_PREFIX_SIZE} bytes)`);
   }
   const info = readAppInfo(b);
   checkDescMagic(info);
@@ -184,7 +192,7 @@ function walkSegments(b: Buffer, info: AppInfo): { segments: SegmentInfo[]; end:
   let sum = CHECKSUM_SEED;
   for (let i = 0; i < info.segmentCount; i++) {
     if (off + SEGMENT_HEADER_SIZE > b.length) {
-      throw invalid('segment_header', off, `segment ${i} header runs past the end of the image (${b.length} bytes)`);
+      throw truncated(b.length, `segment ${i} header at ${off}`);
     }
     const loadAddr = b.readUInt32LE(off);
     const dataLen = b.readUInt32LE(off + 4);
@@ -193,7 +201,7 @@ function walkSegments(b: Buffer, info: AppInfo): { segments: SegmentInfo[]; end:
       throw invalid('segment_length', off + 4, `segment ${i} length ${dataLen} must be a multiple of 4 and < 16 MiB`);
     }
     if (data + dataLen > b.length) {
-      throw invalid('segment_bounds', off, `segment ${i} (${dataLen} bytes at ${data}) runs past the end of the image`);
+      throw truncated(b.length, `segment ${i} data (${dataLen} bytes at ${data})`);
     }
     if (i === 0 && dataLen < MIN_SEG0_LEN) {
       throw invalid('segment0_size', off + 4, `segment 0 is ${dataLen} bytes, must hold the 256-byte app description`);
@@ -212,7 +220,7 @@ function walkSegments(b: Buffer, info: AppInfo): { segments: SegmentInfo[]; end:
 export function verifyAppImage(image: Uint8Array, opts: VerifyOptions = {}): VerifiedApp {
   const b = Buffer.from(image.buffer, image.byteOffset, image.length);
   if (b.length >= 1 && b[0] !== APP_MAGIC) throw invalid('magic', 0, `first byte is ${hex(b[0]!, 2)}, expected 0xe9`);
-  if (b.length < IMAGE_HEADER_SIZE) throw invalid('length', b.length, `${b.length} bytes, shorter than the image header`);
+  if (b.length < IMAGE_HEADER_SIZE) throw truncated(b.length, 'the 24-byte image header');
   // Header fields first (magic, chip, revision, count) as the device does, then the description.
   const head = Buffer.alloc(APP_PREFIX_SIZE);
   b.copy(head, 0, 0, Math.min(b.length, APP_PREFIX_SIZE));
@@ -222,14 +230,14 @@ export function verifyAppImage(image: Uint8Array, opts: VerifyOptions = {}): Ver
   checkDescMagic(info); // segment 0 exists and is >= 256 bytes here
   // Zero padding so that (length + 1) % 16 == 0, then the checksum byte.
   const csumAt = end + (15 - (end % 16));
-  if (csumAt >= b.length) throw invalid('checksum', csumAt, 'image ends before the checksum byte');
+  if (csumAt >= b.length) throw truncated(b.length, `the checksum byte at ${csumAt}`);
   if (b[csumAt] !== checksum) {
     throw invalid('checksum', csumAt, `checksum byte is ${hex(b[csumAt]!, 2)}, calculated ${hex(checksum, 2)}`);
   }
   let imageLength = csumAt + 1;
   const digest = createHash('sha256').update(b.subarray(0, imageLength)).digest();
   if (info.hashAppended) {
-    if (imageLength + 32 > b.length) throw invalid('sha256', imageLength, 'image ends inside the appended SHA-256');
+    if (imageLength + 32 > b.length) throw truncated(b.length, `the appended SHA-256 at ${imageLength}`);
     const stored = b.subarray(imageLength, imageLength + 32);
     if (!stored.equals(digest)) throw invalid('sha256', imageLength, 'appended SHA-256 does not match the image');
     imageLength += 32;

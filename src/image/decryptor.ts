@@ -9,6 +9,7 @@
 import { createDecipheriv, type DecipherGCM } from 'node:crypto';
 import { OtaError } from '../errors.js';
 import {
+  AUTH_TAG_OFFSET,
   checkEncryptedFileSize,
   ENC_HEADER_SIZE,
   hasEncryptedMagic,
@@ -59,7 +60,7 @@ export class StreamingDecryptor {
   push(chunk: Uint8Array): Buffer {
     this.ensureUsable();
     try {
-      return this.pushInner(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      return this.pushInner(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
     } catch (e) {
       throw this.fail(e);
     }
@@ -81,9 +82,11 @@ export class StreamingDecryptor {
       try {
         this.decipher.final();
       } catch (e) {
-        throw new OtaError('AUTH_FAILED', 'authentication failed: GCM tag mismatch (image corrupted or modified)', {
+        // ECIES cannot tell a wrong device key before the tag (any key yields some AES key); RSA can.
+        const why = this.key.scheme === 'ecies' ? 'image corrupted or modified, or not made for this device key' : 'image corrupted or modified';
+        throw new OtaError('AUTH_FAILED', `authentication failed: GCM tag mismatch (${why})`, {
           cause: e,
-          details: { check: 'auth_tag', offset: 408 },
+          details: { check: 'auth_tag', offset: AUTH_TAG_OFFSET },
         });
       }
       return rest;
@@ -111,6 +114,7 @@ export class StreamingDecryptor {
       if (this.headerLen < ENC_HEADER_SIZE) return EMPTY;
       this.hdr = parseEncryptedHeader(this.headerBuf);
       this.decipher = createDecipheriv('aes-256-gcm', this.aesKey!, this.hdr.iv, { authTagLength: 16 });
+      this.aesKey!.fill(0); // the decipher holds its own copy; keep ours no longer than needed
     }
     const hdr = this.hdr!;
     const data = chunk.subarray(off);

@@ -14,6 +14,9 @@ import {
 } from './encrypted-header.js';
 import type { EncryptionKey } from './keys.js';
 
+/** Plaintext slice per cipher.update() call (see encryptImage). */
+const ENCRYPT_SLICE = 1024 * 1024;
+
 export interface EncryptOptions {
   /** Source of randomness; tests may pass a deterministic one. Default: crypto.randomBytes. */
   random?: (n: number) => Buffer;
@@ -47,8 +50,13 @@ export function encryptImage(plain: Uint8Array, key: EncryptionKey, opts: Encryp
   const iv = random(IV_SIZE);
   const cipher = createCipheriv('aes-256-gcm', aesKey, iv, { authTagLength: 16 });
   const out = Buffer.allocUnsafe(ENC_HEADER_SIZE + plain.length);
+  // update() cannot write into `out`, so encrypt in slices: a whole-input update() would allocate
+  // a second full-size buffer, and touching fresh pages costs as much as AES-GCM itself
+  // (scripts/bench-image.mjs: cold runs ~1.4x slower that way).
   let n = ENC_HEADER_SIZE;
-  n += cipher.update(plain).copy(out, n);
+  for (let off = 0; off < plain.length; off += ENCRYPT_SLICE) {
+    n += cipher.update(plain.subarray(off, off + ENCRYPT_SLICE)).copy(out, n);
+  }
   n += cipher.final().copy(out, n);
   aesKey.fill(0);
   const header = buildEncryptedHeader({ keyBlock, iv, binSize: plain.length, authTag: cipher.getAuthTag() });

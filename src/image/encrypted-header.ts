@@ -50,11 +50,17 @@ export function parseEncryptedHeader(buf: Uint8Array): EncryptedHeader {
       details: { check: 'magic', offset: 0 },
     });
   }
+  if (buf.length < 4) {
+    throw new OtaError('NOT_ENCRYPTED_IMAGE', `not an encrypted image: only ${buf.length} bytes, no magic`, {
+      details: { check: 'magic', offset: 0 },
+    });
+  }
   if (buf.length < ENC_HEADER_SIZE) {
+    // The magic is right, so this is an encrypted image that ends inside its own header.
     throw new OtaError(
-      'NOT_ENCRYPTED_IMAGE',
-      `not an encrypted image: ${buf.length} bytes, shorter than the ${ENC_HEADER_SIZE}-byte header`,
-      { details: { check: 'header_length', offset: buf.length } },
+      'IMAGE_TRUNCATED',
+      `encrypted image is truncated: ${buf.length} bytes, ends inside the ${ENC_HEADER_SIZE}-byte header`,
+      { details: { check: 'length', expected: ENC_HEADER_SIZE, actual: buf.length } },
     );
   }
   const raw = Buffer.from(buf.subarray(0, ENC_HEADER_SIZE)); // copy: callers may reuse their buffer

@@ -122,5 +122,7 @@ export function loadEncryptionKey(bytes: Buffer): EncryptionKey {
   } catch (e) {
     throw badKey('cannot parse the PEM key', e);
   }
-  return { publicKey, ...classify(publicKey, 'public') };
+  const c = classify(publicKey, 'public');
+  const fromPrivate = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(bytes.toString('latin1'));
+  return { publicKey, scheme: c.scheme, description: fromPrivate ? `${c.description} (public half of a private PEM)` : c.description };
 }

@@ -29,9 +29,9 @@ export function unpadPkcs1v15Key(em: Uint8Array): Buffer | undefined {
   if (em.length !== KEY_BLOCK_SIZE) return undefined;
   const sep = KEY_BLOCK_SIZE - AES_KEY_SIZE - 1;
   let bad = em[0]! | (em[1]! ^ 0x02) | em[sep]!;
-  let zeroSeen = 0;
-  for (let i = 2; i < sep; i++) zeroSeen |= em[i]! === 0 ? 1 : 0;
-  bad |= zeroSeen;
+  // (b - 1) >>> 31 is 1 exactly when b == 0 (bytes are 0..255): arithmetic, no comparison or branch.
+  for (let i = 2; i < sep; i++) bad |= (em[i]! - 1) >>> 31;
+  // Only the final verdict is revealed; it is WRONG_KEY either way, whatever byte was off.
   return bad === 0 ? Buffer.from(em.subarray(sep + 1)) : undefined;
 }
 

@@ -72,7 +72,7 @@ export function rollbackApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
 
 export function rebootDevice(o: DeviceCommandOptions): Promise<void> {
   return withDevice(o, async (link) => {
-    const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 2000, { signal: o.signal });
+    const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 5000, { signal: o.signal });
     if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
   });
 }

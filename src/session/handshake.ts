@@ -50,11 +50,12 @@ export async function connect(link: DeviceLink, opts: ConnectOptions): Promise<H
  * NO_DEVICE, saying what was tried (port, baud, how long, how many HELLOs) and what came back, so
  * the user can tell a dead or unplugged board from a baud mismatch or firmware without a receiver.
  */
-export function noDeviceError(link: DeviceLink, attempts: number, timeoutMs: number, portLabel?: string): OtaError {
+export function noDeviceError(link: DeviceLink, attempts: number, timeoutMs: number, portLabel?: string, rates?: number[]): OtaError {
   const d = link.decoder.counters;
   const c = link.counters;
   const baud = link.transport.baud;
-  const tried = `no ota-uart device answered on ${portLabel ?? 'the port'} at ${baud} baud: sent ${attempts} HELLO frames over ${(timeoutMs / 1000).toFixed(1)} s`;
+  const at = rates && rates.length > 1 ? `${rates.join(' or ')} baud` : `${baud} baud`;
+  const tried = `no ota-uart device answered on ${portLabel ?? 'the port'} at ${at}: sent ${attempts} HELLO frames over ${(timeoutMs / 1000).toFixed(1)} s`;
   let heard: string;
   if (c.rxBytes === 0) {
     heard = 'no bytes at all came back (is the board powered and on this port, is TX/RX crossed correctly, is it held in reset or in the ROM bootloader?)';
@@ -66,7 +67,7 @@ export function noDeviceError(link: DeviceLink, attempts: number, timeoutMs: num
     heard = `got ${c.rxBytes} bytes that are neither text nor frames (${d.badCrc} bad CRCs): a baud-rate mismatch? the device listens at the rate set with --initial-baud`;
   }
   return new OtaError('NO_DEVICE', `${tried}; ${heard}`, {
-    details: { port: portLabel, baud, attempts, timeoutMs, rxBytes: c.rxBytes, rxTextBytes: c.rxTextBytes, decoder: { ...d } },
+    details: { port: portLabel, baud, ...(rates && { rates }), attempts, timeoutMs, rxBytes: c.rxBytes, rxTextBytes: c.rxTextBytes, decoder: { ...d } },
   });
 }
 

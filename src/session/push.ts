@@ -12,16 +12,16 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
-import { connect, type HelloAck } from './handshake.js';
-import { describeDevice, type DeviceSummary, slotSummary, type SlotSummary } from './device-summary.js';
+import { connect, noDeviceError, type HelloAck } from './handshake.js';
+import { describeDevice, type DeviceSummary, slotLabel, slotSummary, type SlotSummary } from './device-summary.js';
 import { EarlyEnd } from './early-end.js';
-import { finishSession } from './finish.js';
-import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
+import { finishSession, type FinishResult } from './finish.js';
+import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
 
@@ -86,15 +86,19 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   const initialBaud = transport.baud;
   let baud = transport.baud;
   let baudWorks = true;
+  /** The slot an END was sent for (set before END goes out). */
+  let endSentTo: number | undefined;
 
   try {
     for (let attempt = 0; ; attempt++) {
       const link = new DeviceLink(transport, clock);
       const stats = newUploadStats();
       try {
+        // A device keeps the rate a host switched it to until it resets (SPEC §4.3), and a port
+        // opened again starts at the initial rate: look for it at both.
         const hello = attempt === 0
-          ? await connect(link, { clock, timeoutMs: opts.connectTimeoutMs, signal: opts.signal, portLabel: opts.portLabel })
-          : await reconnect(link, initialBaud, clock, opts);
+          ? await connectAtRates(link, [initialBaud, opts.baud ?? initialBaud], opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, clock, opts)
+          : await connectAtRates(link, [baud, initialBaud], RECONNECT_HELLO_MS * (baud === initialBaud ? 1 : 2), clock, opts);
         if (!firstHello) {
           firstHello = hello;
           reporter.event({ type: 'hello', device: describeDevice(hello) });
@@ -103,33 +107,45 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         ctx.targetSize = hello.parts[hello.target]?.size;
         ctx.chipName = chipName(hello.chipId);
         baud = transport.baud;
-        if (opts.baud && opts.baud !== transport.baud && baudWorks) {
-          baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
-          baudWorks = baud === opts.baud;
-        }
-        const chunk = pickChunk(opts.chunk, hello.maxFrame);
-        const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
-        const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
-        if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
-        if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
-        const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
-        reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
-        totals.sent += opts.image.length - began.nextOffset;
-        // END right after the last DATA frame when the device cannot lose it to a flash blackout.
-        const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
-        let result;
-        try {
-          await uploadData(link, {
-            image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
-            clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: early && (() => early.send()),
-            onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+        // END went out before the session was lost: the device may have switched otadata and
+        // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
+        let result = endSentTo !== undefined ? installedBy(hello, endSentTo) : undefined;
+        if (!result) {
+          if (hello.target === NO_TARGET) {
+            throw noTargetError((hello.flags & HELLO_FLAGS.PENDING_VERIFY) !== 0, slotSummary(hello, hello.boot).slot, slotSummary(hello, hello.running).slot);
+          }
+          if (opts.baud && opts.baud !== transport.baud && baudWorks) {
+            baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
+            baudWorks = baud === opts.baud;
+          }
+          const chunk = pickChunk(opts.chunk, hello.maxFrame);
+          const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
+          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
+          if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
+          if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
+          const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
+          reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
+          totals.sent += opts.image.length - began.nextOffset;
+          // END right after the last DATA frame when the device cannot lose it to a flash blackout.
+          const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
+          const sendEarlyEnd = early && (async (): Promise<void> => {
+            endSentTo = began.target;
+            await early.send();
           });
-          result = await finishSession(link, {
-            clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-            slotName: (i) => slotSummary(hello, i).slot, early,
-          });
-        } finally {
-          early?.dispose();
+          try {
+            await uploadData(link, {
+              image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+              clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
+              onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+            });
+            endSentTo = began.target;
+            result = await finishSession(link, {
+              clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
+              slotName: (i) => slotSummary(hello, i).slot, early,
+            });
+          } finally {
+            early?.dispose();
+          }
         }
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
@@ -165,7 +181,11 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       }
     }
   } catch (e) {
-    if (e instanceof OtaError && e.code === 'ABORTED') await sendAbort(transport, clock);
+    if (e instanceof OtaError && e.code === 'ABORTED') {
+      // The ABORT queues behind the data already in flight (up to a window): allow for draining it.
+      const inFlight = (firstHello?.window ?? 0) + (firstHello?.maxFrame ?? 0);
+      await sendAbort(transport, clock, 500 + (inFlight * 10 * 1000) / Math.max(1, transport.baud));
+    }
     throw e;
   } finally {
     await transport.close().catch(() => {});
@@ -187,18 +207,42 @@ function withTotals(e: unknown, totals: Totals): unknown {
 }
 
 /**
- * HELLO after a lost session. The device may still run at the switched rate (only the link
- * glitched) or be back at its initial rate (it reset), so try the rate we are at, then the other.
+ * The update is in if the slot END was sent for now boots (or runs) and verifies: an update slot is
+ * never the one set to boot or running (SPEC §6.1), so only that END can have made it so.
  */
-async function reconnect(link: DeviceLink, initialBaud: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
+function installedBy(hello: HelloAck, target: number): FinishResult | undefined {
+  const p = hello.parts[target];
+  if (!p || !p.valid || (hello.boot !== target && hello.running !== target)) return undefined;
+  return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
+}
+
+/** HELLO time after a lost session, per rate tried. */
+const RECONNECT_HELLO_MS = 3000;
+/** How long HELLO stays at one rate before trying the next. */
+const RATE_SLICE_MS = 1000;
+
+/**
+ * HELLO at each of `rates` in turn (RATE_SLICE_MS each, first rate first) until the device answers
+ * or `timeoutMs` passes. After a lost session the device may still run at the switched rate (only
+ * the link glitched, or the port was reopened at the initial rate) or be back at its initial rate
+ * (it reset); a new push may find a device that an earlier host left at the switched rate.
+ */
+async function connectAtRates(link: DeviceLink, rates: number[], timeoutMs: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
   const t = link.transport;
-  const rates = t.baud === initialBaud ? [initialBaud] : [t.baud, initialBaud];
+  const unique = [...new Set(rates)];
+  const end = clock.now() + timeoutMs;
+  let attempts = 0;
   for (let i = 0; ; i++) {
-    if (t.baud !== rates[i]) await t.setBaud(rates[i]!);
+    const rate = unique[i % unique.length]!;
+    if (t.baud !== rate) await t.setBaud(rate);
+    const left = end - clock.now();
+    const slice = unique.length === 1 ? left : Math.min(RATE_SLICE_MS, left);
     try {
-      return await connect(link, { clock, timeoutMs: 3000, signal: opts.signal, portLabel: opts.portLabel });
+      return await connect(link, { clock, timeoutMs: Math.max(1, slice), signal: opts.signal, portLabel: opts.portLabel });
     } catch (e) {
-      if (!(e instanceof OtaError && e.code === 'NO_DEVICE') || i + 1 >= rates.length) throw e;
+      if (!(e instanceof OtaError && e.code === 'NO_DEVICE')) throw e;
+      attempts += Number(e.details.attempts ?? 0);
+      if (clock.now() >= end - 1) throw unique.length === 1 ? e : noDeviceError(link, attempts, timeoutMs, opts.portLabel, unique);
     }
   }
 }
@@ -244,11 +288,11 @@ function isRecoverable(e: unknown): boolean {
   return e.code === 'LINK_LOST' || e.code === 'TIMEOUT';
 }
 
-async function sendAbort(transport: Transport, clock: Clock): Promise<void> {
+async function sendAbort(transport: Transport, clock: Clock, waitMs: number): Promise<void> {
   if (!transport.isOpen) return;
   const link = new DeviceLink(transport, clock);
   try {
-    await link.request({ type: 'ABORT' }, 'ABORT_ACK', 500);
+    await link.request({ type: 'ABORT' }, 'ABORT_ACK', waitMs);
   } catch {
     // Best effort: the device also drops an idle session on the next BEGIN.
   }

@@ -22,6 +22,22 @@ describe('every command teaches with --help', () => {
   }
 });
 
+describe('no --port: the built-in simulated ESP32, said out loud', () => {
+  it('info without --port asks the simulator and says so on stderr', async () => {
+    const dir = tempDir();
+    const r = await runCli(['info', '--sim-flash', join(dir, 'flash.bin')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr.join('\n')).toMatch(/no --port given: using the built-in simulated ESP32 \(--port sim\)/);
+    expect(r.stdout.join('\n')).toMatch(/1\.0\.0-factory/);
+  });
+  it('--json stays machine-readable: no notice line, and the record names port sim', async () => {
+    const dir = tempDir();
+    const r = await runCli(['info', '--json', '--sim-flash', join(dir, 'flash.bin')]);
+    expect(r.status).toBe(0);
+    expect(r.stderr).toEqual([]);
+  });
+});
+
 describe('argument errors are exit 2 with a pointer to --help', () => {
   const cases: [string[], RegExp][] = [
     [[], /name a command/],
@@ -31,7 +47,6 @@ describe('argument errors are exit 2 with a pointer to --help', () => {
     [['push', 'a.enc', '--port', 'X', '--baud', '-5'], /--baud must be a positive whole number .*got -5/],
     [['push', 'a.enc', '--port', 'X', '--chunk', '0'], /--chunk must be a positive number/],
     [['push', 'a.enc', '--port', 'X', '--bogus'], /Unknown argument: bogus/],
-    [['info'], /name the device's serial port with --port/],
     [['info', '--port', 'A', '--port', 'B'], /info talks to one device; got 2 ports/],
     [['station', 'a.enc'], /name the ports to watch with --ports/],
   ];
@@ -44,7 +59,7 @@ describe('argument errors are exit 2 with a pointer to --help', () => {
     });
   }
   it('--json errors are one JSON line on stderr', async () => {
-    const r = await runCli(['info', '--json']);
+    const r = await runCli(['info', '--port', 'A', '--port', 'B', '--json']);
     expect(r.status).toBe(2);
     expect(JSON.parse(r.stderr[0]!)).toMatchObject({ error: { code: 'USAGE', exitStatus: 2 } });
   });

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import { createFlashImage, readDeviceState, SimDevice, type SimDeviceOptions } from '../../src/device-sim/index.js';
 import { checkAppImage } from '../../src/image/index.js';
-import { BEGIN_FLAGS, STATUS, type MessageOf } from '../../src/protocol/index.js';
+import { BEGIN_FLAGS, MSG, STATUS, type MessageOf } from '../../src/protocol/index.js';
 import { CHUNK, Probe, beginMsg, dataMsg, encryptForTest, fixture, makeImage, sendAll, testKey } from './helpers.js';
 
 const image = fixture('app_esp32.rsa.enc.bin'); // 3664 bytes: chunks at 512, 1536, 2560, 3584 (80 bytes)
@@ -61,7 +61,7 @@ describe('DATA and ACK', () => {
     expect(dev.stats.duplicates).toBe(2);
   });
 
-  it('BAD_REQUEST for off-grid, beyond-credit, beyond-total or wrong-length data; the session continues', async () => {
+  it('a short reply BAD_REQUEST for off-grid, beyond-credit, beyond-total or wrong-length data; the session continues', async () => {
     const { probe, dev } = await begun({ window: CHUNK });
     const bad = [
       { type: 'DATA', offset: 520, data: image.subarray(520, 1544) }, // off the grid
@@ -69,7 +69,7 @@ describe('DATA and ACK', () => {
       { type: 'DATA', offset: 512, data: image.subarray(512, 1000) }, // wrong length
       { type: 'DATA', offset: 512 + 4 * CHUNK, data: new Uint8Array(CHUNK) }, // beyond total
     ] as const;
-    for (const m of bad) expect(acks(await probe.send(m))[0]).toMatchObject({ status: STATUS.BAD_REQUEST, nextOffset: 512 });
+    for (const m of bad) expect(await probe.send(m)).toEqual([{ type: 'REPLY', code: MSG.ACK, status: STATUS.BAD_REQUEST }]);
     expect(dev.stats.badRequests).toBe(4);
     expect(dev.stats.creditViolations).toBe(3); // the off-grid, beyond-credit and beyond-total frames all reach past credit_end
     expect(acks(await probe.send(dataMsg(image, 512)))[0]).toMatchObject({ status: STATUS.OK, nextOffset: 1536 });
@@ -143,12 +143,19 @@ describe('END (SPEC §4.7)', () => {
   for (const name of ['app_esp32.rsa.enc.tampered_ct.bin', 'app_esp32.rsa.enc.tampered_tag.bin']) {
     it(`AUTH_FAILED for ${name}; otadata untouched, factory still boots`, async () => {
       const img = fixture(name);
-      const { probe, flash } = await begun({}, img);
+      const { probe, flash } = device();
+      await probe.send({ type: 'HELLO', hostProto: 1, flags: 0 }); // the device looks at its slots before...
+      await probe.send(beginMsg(img));
       const otadata = flash.read(0xd000, 0x2000);
       await sendAll(probe, img);
       expect(await probe.send({ type: 'END', flags: 0 })).toMatchObject([{ type: 'RESULT', status: STATUS.AUTH_FAILED }]);
       expect(flash.read(0xd000, 0x2000).equals(otadata)).toBe(true);
       expect(readDeviceState(flash, BOOT).bootLabel).toBe('factory');
+      // ...and HELLO_ACK afterwards shows ota_0 as it is now: written (the altered ciphertext decrypts
+      // to an app that fails its checksum; with only the tag altered the app itself is intact), not set to boot.
+      const [h] = (await probe.send({ type: 'HELLO', hostProto: 1, flags: 0 })) as MessageOf<'HELLO_ACK'>[];
+      expect(h).toMatchObject({ boot: 0, target: 1 });
+      expect(h!.parts[1]).toMatchObject({ valid: name.includes('tampered_tag'), version: '1.2.3-vector' });
     });
   }
 

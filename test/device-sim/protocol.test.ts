@@ -54,7 +54,7 @@ describe('HELLO_ACK', () => {
     const { probe, dev } = device();
     const out = await probe.sendRaw(encodeFrame(MSG.PING, Uint8Array.of(1, 2, 3, 4), 7));
     expect(out.map((m) => m.type)).toEqual(['HELLO_ACK']);
-    expect(dev.stats.badVersion).toBe(1);
+    expect(dev.stats.otherVersions).toBe(1);
   });
 
   it('ignores a HELLO with the wrong magic (stray traffic)', async () => {
@@ -71,13 +71,24 @@ describe('requests it cannot serve', () => {
     expect(dev.stats.unsupported).toBe(1);
   });
 
-  it('answers a payload too short for its type with BAD_REQUEST in that type\'s reply', async () => {
+  it('answers a payload too short for its type with a short reply BAD_REQUEST (SPEC §4.9)', async () => {
     const { probe, dev } = device();
     const out = await probe.sendRaw(encodeFrame(MSG.BEGIN, new Uint8Array(10)));
-    expect(out).toMatchObject([{ type: 'BEGIN_ACK', status: STATUS.BAD_REQUEST }]);
+    expect(out).toEqual([{ type: 'REPLY', code: MSG.BEGIN_ACK, status: STATUS.BAD_REQUEST }]);
     const ping = await probe.sendRaw(encodeFrame(MSG.PING, new Uint8Array(2)));
-    expect(ping).toMatchObject([{ type: 'PONG', status: STATUS.BAD_REQUEST }]);
+    expect(ping).toEqual([{ type: 'REPLY', code: MSG.PONG, status: STATUS.BAD_REQUEST }]);
     expect(dev.stats.badPayload).toBe(2);
+    // The wire form: type | 0x80 and exactly one payload byte.
+    const raw: Uint8Array[] = [];
+    dev.onOutput((b) => raw.push(b));
+    await probe.sendRaw(encodeFrame(MSG.END, new Uint8Array(0)));
+    expect(Buffer.concat(raw).equals(Buffer.from(encodeFrame(MSG.RESULT, Uint8Array.of(STATUS.BAD_REQUEST))))).toBe(true);
+  });
+
+  it('ignores frames of reply types', async () => {
+    const { probe, dev } = device();
+    expect(await probe.sendRaw(encodeFrame(MSG.ACK, new Uint8Array(15)))).toEqual([]);
+    expect(dev.stats.ignoredReplies).toBe(1);
   });
 
   it('drops corrupted frames and counts them, then still answers the next good one', async () => {

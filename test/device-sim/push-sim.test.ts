@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../src/clock.js';
 import { createFlashImage, createSimLink, readDeviceState } from '../../src/device-sim/index.js';
 import { push } from '../../src/session/index.js';
-import { drive, fixture, testKey } from './helpers.js';
+import { drive, fixture, makeImage, testKey } from './helpers.js';
 
 const BOOT = { chipRev: 300 };
 
@@ -25,6 +25,27 @@ describe('push() to the simulated device', () => {
     const plain = fixture('app_esp32.bin');
     expect(flash.read(0x110000, plain.length).equals(plain)).toBe(true);
     expect(flash.read(0x10000, 0x100000).equals(factoryBefore)).toBe(true);
+    await sim.close();
+  });
+
+  it('writes only the target slot (in 16-byte units), the resume record in nvs and otadata', async () => {
+    const flash = createFlashImage();
+    const writes: { addr: number; len: number }[] = [];
+    const program = flash.program.bind(flash);
+    flash.program = (addr, bytes) => { writes.push({ addr, len: bytes.length }); program(addr, bytes); };
+    const erase = flash.erase.bind(flash);
+    flash.erase = (addr, len) => { writes.push({ addr, len }); erase(addr, len); };
+    const app = makeImage({ version: '2.0.0', size: 100 * 1024 + 40 });
+    const sim = createSimLink({ flash, key: testKey, clock: systemClock, link: { pace: false } });
+    await push({ image: app.enc, open: async () => sim.host, clock: systemClock, chunk: 1008 });
+    const inside = (w: { addr: number; len: number }, lo: number, size: number) => w.addr >= lo && w.addr + w.len <= lo + size;
+    const slot = writes.filter((w) => inside(w, 0x110000, 0x100000));
+    const other = writes.filter((w) => !inside(w, 0x110000, 0x100000));
+    expect(other.every((w) => inside(w, 0x9000, 0x1000) || inside(w, 0xd000, 0x2000))).toBe(true); // nvs record, otadata
+    const last = slot.at(-1)!;
+    expect(slot.slice(0, -1).every((w) => w.addr % 16 === 0 && w.len % 16 === 0)).toBe(true);
+    expect(last.addr + last.len).toBe(0x110000 + app.plain.length);
+    expect(flash.read(0x110000, app.plain.length).equals(app.plain)).toBe(true);
     await sim.close();
   });
 

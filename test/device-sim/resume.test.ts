@@ -10,10 +10,10 @@ import {
   connectSim, createFlashImage, readDeviceState, readResumeRecord, SimDevice, type SimDeviceOptions,
 } from '../../src/device-sim/index.js';
 import { imageId } from '../../src/image/index.js';
-import { BEGIN_FLAGS, HELLO_FLAGS, STATUS, type MessageOf } from '../../src/protocol/index.js';
+import { BEGIN_FLAGS, FrameDecoder, HELLO_FLAGS, STATUS, decodeMessage, type MessageOf } from '../../src/protocol/index.js';
 import { MemoryReporter } from '../../src/reporter.js';
 import { push } from '../../src/session/index.js';
-import { CHUNK, Probe, beginMsg, dataMsg, drive, fixture, makeImage, sendAll, testKey } from './helpers.js';
+import { CHUNK, Probe, beginMsg, drive, fixture, makeImage, sendAll, testKey } from './helpers.js';
 
 const BOOT = { chipRev: 300 };
 const NVS = 0x9000;
@@ -87,6 +87,25 @@ describe('resume across a power cut (durable record, GCM rebuilt from flash)', (
     expect(h!.flags & HELLO_FLAGS.RESUMABLE).toBe(HELLO_FLAGS.RESUMABLE);
     expect(h!.resumeOffset).toBe(512 + 7 * CHUNK);
     expect(Buffer.from(h!.resumeId.subarray(0, 20)).equals(imageId(big.enc).subarray(0, 20))).toBe(true);
+  });
+
+  it('with an IRAM-safe ISR every OK acknowledgement is already durable (the record covers it when the ACK leaves)', async () => {
+    const clock = new FakeClock();
+    const flash = createFlashImage();
+    const dev = new SimDevice({ flash, key: testKey, clock, flashTiming: 'esp32' });
+    const dec = new FrameDecoder();
+    let checked = 0;
+    dev.onOutput((b) => {
+      for (const f of dec.push(b)) {
+        const m = decodeMessage(f);
+        if (m?.type !== 'ACK' || m.status !== STATUS.OK || m.nextOffset === 512) continue;
+        expect(readResumeRecord(flash, NVS)?.offset ?? 0).toBeGreaterThanOrEqual(Math.min(m.nextOffset, big.enc.length - 16));
+        checked++;
+      }
+    });
+    const c = connectSim(dev, { clock });
+    await drive(clock, push({ image: big.enc, open: async () => c.host, clock }));
+    expect(checked).toBeGreaterThan(90);
   });
 
   it('a second push() after the power cut reports a resume offset > 512 and boots the exact image', async () => {

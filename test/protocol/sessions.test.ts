@@ -82,9 +82,6 @@ const files = readdirSync(new URL('sessions/', vectorsDir)).filter((f) => f.ends
  * test reports an unexpected pass, and the entry must go.
  */
 const SIM_DEVIATIONS: Readonly<Record<string, string>> = {
-  'bad-request.vec': 'SPEC §4.9: a too-short payload gets a short reply (type | 0x80, status only); the sim sends the full reply layout (control.ts malformedReply)',
-  'data-refusals.vec': 'SPEC §4.5/§4.9: a refused DATA gets a short reply BAD_REQUEST and the session goes on; the sim sends ACK(BAD_REQUEST), which a host reads as the end of the session (data-phase.ts)',
-  'tampered.vec': 'SPEC §4.2: HELLO_ACK.parts describes the slot as it is in flash; the sim reports ota_0 as cached by an earlier HELLO, before the session wrote it (app-state.ts slot cache not dropped when a slot is written)',
 };
 
 describe('session vectors on the simulated device', () => {

@@ -77,6 +77,19 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(r.dev.dataFrames).toBe(0);
   });
 
+  it('names the way out when the device has no slot it may write, before any BEGIN', async () => {
+    const pending = rig({ dev: { noTarget: true, pendingVerify: true, rollback: true } });
+    const a = await run(pending).done;
+    expect(a.error).toMatchObject({ code: 'DEVICE_STATE', exitStatus: 25 });
+    expect((a.error as Error).message).toMatch(/pending verification.*ota-uart confirm.*ota-uart rollback/);
+    expect(pending.dev.log).not.toContain('BEGIN');
+    const busy = rig({ dev: { noTarget: true } });
+    const b = await run(busy).done;
+    expect(b.error).toMatchObject({ code: 'DEVICE_STATE' });
+    expect((b.error as Error).message).toMatch(/no slot it may write.*reset the device/);
+    expect(busy.dev.log).not.toContain('BEGIN');
+  });
+
   it('stops at an early rejection within the first window (wrong chip, downgrade)', async () => {
     for (const [status, code] of [[STATUS.WRONG_CHIP, 'WRONG_CHIP'], [STATUS.DOWNGRADE, 'DOWNGRADE']] as const) {
       const r = rig({ dev: { earlyReject: { at: 512 + 1024, status }, window: 8192 } });
@@ -186,6 +199,17 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(r.dev.log).toContain('ABORT');
     expect(r.dev.session).toBeUndefined();
     expect(r.dev.boot).toBe(0);
+  });
+
+  it('on a slow link, waits for the ABORT to get past the data still in flight', async () => {
+    // 115200 baud, 16 KiB window, an OS/adapter buffer that holds it all: the ABORT queues behind ~1.4 s of DATA
+    const r = rig({ dev: { window: 16 * 1024 }, link: () => ({ aToB: { pace: true, txBufferBytes: 64 * 1024 }, bToA: { pace: true } }) });
+    const ac = new AbortController();
+    const watch = { event: (e: Parameters<MemoryReporter['event']>[0]) => { if (e.type === 'progress' && e.acked > 4000) ac.abort(); } };
+    const { error } = await drive(r.clock, push({ image, open: r.open, clock: r.clock, reporter: watch, signal: ac.signal }));
+    expect(error).toMatchObject({ code: 'ABORTED' });
+    expect(r.dev.log).toContain('ABORT');
+    expect(r.dev.session).toBeUndefined();
   });
 
   it('says what was tried when no device answers', async () => {

@@ -93,7 +93,7 @@ typedef struct {
 static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out)
 {
     uint32_t pos = ctx->_next - OTARX_HEADER_SIZE, detail = 0;
-    if (otarx_crypt_update(ctx, buf, len) != OTARX_OK) {
+    if (otarx_crypt_update(ctx, buf, len, ctx->_next + len == ctx->_total) != OTARX_OK) {
         return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
     }
     ctx->_next += len;
@@ -190,7 +190,8 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
         otarx_send_ack(ctx, OTARX_OK, 0);
         return;
     }
-    if (off >= ctx->_total || len != chunk_len(ctx, off) || len > ctx->_credit - off) {
+    if (off >= ctx->_total || off >= ctx->_credit || len != chunk_len(ctx, off) ||
+        len > ctx->_credit - off) {
         goto bad;
     }
     if (off != ctx->_next) {
@@ -265,9 +266,12 @@ static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
         return rc < 0 ? OTARX_FLASH_ERROR : rc;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && info->secure_version < dev.efuse_secure_version) {
-        info->detail = info->secure_version;
+        info->detail = 0; /* SPEC §4.7: only INVALID_IMAGE and INCOMPLETE carry a detail */
         return OTARX_SECURE_VERSION;
     }
+    /* The record goes before the boot switch: after a reset between the two, a record for an
+     * image already set to boot would "resume" into the other slot (its update slot once it runs). */
+    otarx_record_forget(ctx);
     if (ctx->_ops->set_boot(ctx->_user, ctx->_target) != OTARX_OK) {
         return OTARX_FLASH_ERROR;
     }
@@ -302,7 +306,7 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
                             otarx_work_ms(ctx, OTARX_WORK_ERASE, OTARX_SECTOR) +
                             otarx_work_ms(ctx, OTARX_WORK_WRITE, 32));
     rc = finish(ctx, &info);
-    otarx_session_drop(ctx, 1);
+    otarx_session_drop(ctx, rc != OTARX_OK); /* on success finish() has forgotten the record */
     if (rc != OTARX_OK) {
         OTARX_LOGW(ctx, "END refused: %s (detail %lu)", otarx_err_name((otarx_err_t)rc),
                    (unsigned long)info.detail);

@@ -1,5 +1,6 @@
 /** `ota-uart decrypt IN --key PRIV.pem | --hmac-key KEY.bin -o OUT`: writes nothing unless the tag verified. */
 import type { CommandModule } from 'yargs';
+import { OtaError } from '../../errors.js';
 import { decryptImage, ENC_HEADER_SIZE, imageId, looksLikeAppImage } from '../../image/index.js';
 import { appOneLine, appReport, type AppReport } from '../app-report.js';
 import { aboutFile, readInputFile, refuseExisting, writeFileAtomic } from '../io.js';
@@ -69,7 +70,10 @@ export const decryptCommand: CommandModule<object, DecryptArgs> = {
         .option('force', { type: 'boolean', default: false, describe: 'replace the output file if it exists' }),
     )
       .check((a) => {
-        if (a.key === undefined && a['hmac-key'] === undefined) throw new Error('give the key: --key PRIVATE.pem or --hmac-key KEY.bin');
+        // An OtaError, not a plain Error: main's fail handler rethrows errors from checks as they are.
+        if (a.key === undefined && a['hmac-key'] === undefined) {
+          throw new OtaError('USAGE', "give the key: --key PRIVATE.pem or --hmac-key KEY.bin (see 'ota-uart decrypt --help')");
+        }
         return true;
       })
       .example('$0 decrypt app.enc.bin --key rsa_priv_key.pem -o app.bin', 'RSA scheme')

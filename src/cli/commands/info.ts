@@ -4,7 +4,7 @@ import { OtaError } from '../../errors.js';
 import type { DeviceCommandOptions, DeviceSummary } from '../../session/index.js';
 import { deviceInfo } from '../../session/index.js';
 import { emit, table } from '../output.js';
-import { openerFor, type PortArgs, singlePort, withPortOptions } from '../port-opener.js';
+import { aboutPort, openerFor, type PortArgs, singlePort, withPortOptions } from '../port-opener.js';
 import { formatBytes } from '../push-reporter.js';
 import { runInterruptible } from '../terminal.js';
 
@@ -32,6 +32,8 @@ export async function withDevicePort<T>(args: DeviceArgs, command: string, fn: (
       fn({ open: port.open, portLabel: port.label, signal, connectTimeoutMs: (args['connect-timeout'] ?? 10) * 1000 }),
     );
     return { port: port.label, value };
+  } catch (e) {
+    throw aboutPort(port.label, e);
   } finally {
     await port.dispose();
   }

@@ -3,7 +3,7 @@
  * generator writes them, and a note on where each file goes: the secret half to the device, the
  * public half to the build server that runs `ota-uart encrypt`.
  */
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
@@ -61,16 +61,18 @@ function rsaMaterial(): Material[] {
 }
 
 function eciesMaterial(): Material[] {
-  // The device derives its P-256 key from the HMAC key; a derived scalar >= n is (astronomically) rare: redraw.
-  for (;;) {
+  // The device derives its P-256 key from the HMAC key; a derived scalar >= n is (astronomically)
+  // rare: redraw then, and only then (a bounded loop, so a real error can never spin forever).
+  for (let attempt = 0; ; attempt++) {
     const hmacKey = randomBytes(32);
-    let pub: Buffer;
+    let key: ReturnType<typeof eciesKeyFromScalar>;
     try {
-      const key = eciesKeyFromScalar(deriveEciesScalar(hmacKey));
-      pub = Buffer.from(key.privateKey.export({ type: 'spki', format: 'pem' }).toString());
-    } catch {
-      continue;
+      key = eciesKeyFromScalar(deriveEciesScalar(hmacKey));
+    } catch (e) {
+      if (attempt < 8) continue;
+      throw e;
     }
+    const pub = Buffer.from(createPublicKey(key.privateKey).export({ type: 'spki', format: 'pem' }));
     return [
       {
         name: 'device_hmac_key.bin',

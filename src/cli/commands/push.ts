@@ -2,7 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
 import { pushToTarget, type DeviceOutcome, type DevicePushOptions } from '../../session/index.js';
-import { openerFor, requirePorts, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
+import { aboutPort, defaultToSim, openerFor, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
 import { loadImageArg, type ImageArg } from '../image-arg.js';
 import { createPushView } from '../push-reporter.js';
 import { formatDeviceTable, formatPush } from '../push-summary.js';
@@ -59,7 +59,7 @@ export function recordLine(o: DeviceOutcome, img: ImageArg): Record<string, unkn
 }
 
 export async function runPush(args: PushArgs): Promise<void> {
-  requirePorts(args, 'push');
+  defaultToSim(args);
   const img = loadImageArg(args.image);
   const ports = await resolvePorts(args, 'push');
   const report: ReportFile | undefined = args.report !== undefined ? openReportFile(args.report) : undefined;
@@ -100,7 +100,7 @@ export async function runPush(args: PushArgs): Promise<void> {
   const failed = outcomes.filter((o) => !o.record.ok);
   if (ports.length === 1) {
     const only = outcomes[0]!;
-    if (only.error) throw only.error;
+    if (only.error) throw aboutPort(only.record.port, only.error, img.path);
     if (!json) terminal.stderrLine(formatPush(only.result!, img.path));
     return;
   }

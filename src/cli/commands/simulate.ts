@@ -5,6 +5,7 @@
  * flash lives in that file, written through on every operation: kill -9 and restart on the same
  * file is a power cycle.
  */
+import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
 import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
@@ -69,6 +70,15 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .example('$0 simulate --port /tmp/dev --key dev.pem --flash flash.bin', 'with `socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &`, then push to /tmp/host') as unknown as Argv<SimulateArgs>;
 }
 
+/** True for a pseudo-terminal (socat's `link=` points into /dev/pts): it has no line rate to set. */
+function isPty(path: string): boolean {
+  try {
+    return realpathSync(path).startsWith('/dev/pts/');
+  } catch {
+    return false;
+  }
+}
+
 export function describeEvent(e: SimEvent): string | undefined {
   switch (e.type) {
     case 'boot': return `boot (${e.reason}): running ${e.version || '?'} from ${e.running}${e.notes.length ? ` [${e.notes.join('; ')}]` : ''}`;
@@ -113,7 +123,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   let paced;
   try {
     const port = await openSerialTransport(a.port, { baud: a.baud });
-    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock);
+    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
   } catch (e) {
     flash.close();
     throw e;

@@ -1,0 +1,57 @@
+/**
+ * A device keeps the line rate a host switched it to (SPEC §4.3: only a reset returns it to its
+ * reset rate), but a port that is opened again starts at the initial rate. Found by the fault
+ * matrix (scripts/faults, rows "link cut" and "host killed"): after a baud switch, a push whose
+ * port vanished and came back, or a new push after the previous host died, talked to the device at
+ * 115200 while it listened at 921600, and ended with NO_DEVICE instead of resuming.
+ * The memory link models the mismatch (bytes at the wrong rate arrive as noise).
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
+import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
+import { MemoryReporter } from '../../src/reporter.js';
+import { push } from '../../src/session/index.js';
+import { drive, makeImage, testKey } from '../device-sim/helpers.js';
+
+const INITIAL = 115200;
+const FAST = 921600;
+
+function setup() {
+  const clock = new FakeClock();
+  const flash = createFlashImage();
+  const device = new SimDevice({ flash, key: testKey, clock });
+  /** Opens "the port": a new cable to the device, the host end at the initial rate as a real open is. */
+  const open = (cutAfterHostBytes?: number) => async () => {
+    const c = connectSim(device, { clock, link: cutAfterHostBytes ? { hostToDevice: { disconnectAfterBytes: cutAfterHostBytes } } : undefined });
+    await c.host.setBaud(INITIAL);
+    return c.host;
+  };
+  return { clock, flash, device, open };
+}
+
+describe('finding the device again at the rate it was switched to', () => {
+  it('a port that vanishes mid-push and comes back at the initial rate: the push resumes at 921600', async () => {
+    const { clock, flash, device, open } = setup();
+    const { enc } = makeImage({ version: '2.0.0', size: 96 * 1024 });
+    let opens = 0;
+    const opener = async () => (opens++ === 0 ? open(40 * 1024)() : open()());
+    const reporter = new MemoryReporter();
+    const r = await drive(clock, push({ image: enc, open: opener, clock, baud: FAST, reporter }));
+    expect(opens).toBe(2);
+    expect(r.resyncs).toBe(1);
+    expect(device.baud).toBe(FAST);
+    expect(r.after.boot).toMatchObject({ slot: 'ota_0', version: '2.0.0' });
+    expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+
+  it('a new push after a host that had switched to 921600 went away finds the device there', async () => {
+    const { clock, flash, device, open } = setup();
+    const first = makeImage({ version: '2.0.0', size: 32 * 1024 });
+    await drive(clock, push({ image: first.enc, open: open(), clock, baud: FAST }));
+    expect(device.baud).toBe(FAST); // the device stays at the rate of the last session
+    const second = makeImage({ version: '3.0.0', size: 32 * 1024, seed: 2 });
+    const r = await drive(clock, push({ image: second.enc, open: open(), clock, baud: FAST }));
+    expect(r.after.boot).toMatchObject({ slot: 'ota_1', version: '3.0.0' });
+    expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_1');
+  });
+});
