@@ -90,7 +90,7 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
       d.session = undefined;
       d.counters.refusals++;
       d.event({ type: 'refused', phase: 'data', status: statusName(r.status), reason: r.reason });
-      d.send({ ...ackMsg(s, r.status), sack: 0 });
+      d.send({ ...ackMsg(s, r.status), sack: r.detail }); // §4.5: an error ACK carries the detail in place of sack
       return;
     }
   }
