@@ -232,6 +232,74 @@ static void test_power_cut_after_boot_switch(void)
     unmake(&im);
 }
 
+static int nvs_erased(harness_t *h)
+{
+    const uint8_t *p = h->dev->flash.mem + h->dev->layout.nvs;
+    size_t i;
+    for (i = 0; i < 4096; i++) {
+        if (p[i] != 0xFF) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Clearing the record erases its sector (SPEC §7): after END, a failed END, ABORT, FRESH and
+ * another image a reader finds nothing at all, not an entry meaning "none". */
+static void test_record_cleared_by_erase(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t a, b;
+    uint32_t next = 0;
+    int step;
+    if (make(&a, 0x3000) != 0 || make(&b, 0x3400) != 0) {
+        return;
+    }
+    for (step = 0; step < 5; step++) {
+        if (h_init(&h, &cfg) != 0) {
+            g_ct.failures++;
+            break;
+        }
+        if (step == 1) {
+            a.img[600] ^= 1; /* ciphertext: AUTH_FAILED at END */
+        }
+        CHECK_EQ(h_begin(&h, 0, 1024, a.img, (uint32_t)a.n, &next, NULL), OTARX_OK);
+        send_range(&h, &a, 512, 512 + 4 * 1024, 1024);
+        CHECK(!nvs_erased(&h)); /* a record exists */
+        switch (step) {
+        case 0:
+            CHECK_EQ(finish(&h, &a, 512 + 4 * 1024, 1024), OTARX_OK);
+            break;
+        case 1:
+            CHECK_EQ(finish(&h, &a, 512 + 4 * 1024, 1024), OTARX_AUTH_FAILED);
+            a.img[600] ^= 1;
+            break;
+        case 2:
+            h_clear(&h);
+            h_send(&h, 0x06, NULL, 0);
+            CHECK(h_take(&h, &f));
+            CHECK_EQ(f.type, 0x86);
+            break;
+        case 3:
+            CHECK_EQ(h_power_cycle(&h), 0);
+            CHECK_EQ(h_begin(&h, OTARX_BEGIN_FRESH, 1024, a.img, (uint32_t)a.n, &next, NULL), OTARX_OK);
+            CHECK_EQ(next, 512);
+            break;
+        default:
+            CHECK_EQ(h_power_cycle(&h), 0);
+            CHECK_EQ(h_begin(&h, 0, 1024, b.img, (uint32_t)b.n, &next, NULL), OTARX_OK);
+            CHECK_EQ(next, 512);
+            break;
+        }
+        CHECK(nvs_erased(&h));
+        h_free(&h);
+    }
+    unmake(&a);
+    unmake(&b);
+}
+
 void run_resume_tests(void);
 void run_resume_tests(void)
 {
@@ -242,4 +310,5 @@ void run_resume_tests(void)
     RUN(test_fresh_and_abort);
     RUN(test_other_image_starts_fresh);
     RUN(test_power_cut_after_boot_switch);
+    RUN(test_record_cleared_by_erase);
 }
