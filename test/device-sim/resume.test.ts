@@ -164,7 +164,7 @@ describe('resume across a power cut (durable record, GCM rebuilt from flash)', (
     expect(slotHolds(flash, fixture('app_esp32.bin'))).toBe(true);
   });
 
-  it('rewrites the sector when the bytes after the resume point are not what it will write', async () => {
+  it('rewrites the sector when the bytes after the resume point are not blank', async () => {
     const { probe, dev, flash } = device();
     await probe.send(beginMsg(big.enc));
     await sendAll(probe, big.enc.subarray(0, 512 + 3 * CHUNK));
