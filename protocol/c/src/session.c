@@ -190,14 +190,15 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
         otarx_send_ack(ctx, OTARX_NO_SESSION, 0);
         return;
     }
-    /* SPEC §4.5 (in the simulator's order): grid, duplicate, bounds/length/credit, held */
-    if (off < ctx->_grid || (off - ctx->_grid) % ctx->_chunk != 0) {
-        goto bad;
-    }
+    /* SPEC §4.5: duplicate (below next_offset, on the grid or not: after a resume old frames
+     * still arrive), grid, bounds/length/credit, held */
     if (off < ctx->_next) {
         ctx->_sstats.duplicates++;
         otarx_send_ack(ctx, OTARX_OK, 0);
         return;
+    }
+    if ((off - ctx->_grid) % ctx->_chunk != 0) {
+        goto bad;
     }
     if (off >= ctx->_total || off >= ctx->_credit || len != chunk_len(ctx, off) ||
         len > ctx->_credit - off) {
