@@ -88,7 +88,7 @@ describe('session vectors on the simulated device', () => {
   it('cover the SPEC §9.6 list', () => {
     expect(files).toEqual(expect.arrayContaining([
       'hello.vec', 'hello-version.vec', 'unsupported.vec', 'bad-request.vec', 'begin-refusals.vec', 'session-small.vec',
-      'tampered.vec', 'incomplete.vec', 'abort.vec', 'ping.vec', 'data-refusals.vec',
+      'tampered.vec', 'incomplete.vec', 'abort.vec', 'ping.vec', 'data-refusals.vec', 'resume.vec',
     ]));
   });
 
