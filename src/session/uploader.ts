@@ -126,6 +126,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   };
 
   const unlisten = link.listen((m) => { if (m.type === 'ACK') onAck(m); });
+  // A cut cable (a USB adapter that vanished) ends the wait at once, not at the next RTO: the
+  // caller's reconnect and resume start right away.
+  const unlistenLost = link.onLost((e) => { failure ??= e; notify(); });
   const onAbort = (): void => { failure = abortError(); notify(); };
   p.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -221,6 +224,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   } finally {
     stats.srttMs = rtt.srtt;
     unlisten();
+    unlistenLost();
     p.signal?.removeEventListener('abort', onAbort);
   }
 }
