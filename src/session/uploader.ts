@@ -69,6 +69,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   let stalls = 0;
   let busyUntil = 0;
   let lastProgress = p.clock.now();
+  // What had come in at the last progress: a device that reset shows up as bytes but no frame.
+  let heard = { rx: link.counters.rxBytes, frames: link.counters.receivedFrames };
   let failure: unknown;
   let wake: (() => void) | undefined;
   const notify = (): void => { const w = wake; wake = undefined; w?.(); };
@@ -97,6 +99,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       acked = a.nextOffset;
       ackedIdx = newIdx;
       stalls = 0;
+      heard = { rx: link.counters.rxBytes, frames: link.counters.receivedFrames };
       rtt.resetBackoff();
       lastProgress = now;
       p.onProgress?.(acked);
@@ -210,6 +213,17 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
           { details: { offset: acked, total } },
         );
       }
+      const noise = link.counters.rxBytes - heard.rx;
+      if (stalls >= RESET_STALLS && noise > 0 && link.counters.receivedFrames === heard.frames) {
+        // Bytes but not one valid frame since the last progress: not a slow device (it would have
+        // said BUSY) but most likely one that reset and prints its boot log at its reset rate while
+        // we talk at a switched one. Looking for it again (HELLO at both rates) beats 8 RTOs.
+        throw new OtaError(
+          'TIMEOUT',
+          `the device stopped acknowledging at offset ${acked} of ${total} and only noise came back (${noise} bytes, no valid frame in ${stalls} retransmission timeouts): it probably reset`,
+          { details: { offset: acked, total, noiseBytes: noise } },
+        );
+      }
       rtt.backoff();
       lastProgress = p.clock.now();
       const probe = ackedIdx < nChunks ? ackedIdx : undefined;
@@ -228,6 +242,12 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     p.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/**
+ * Consecutive retransmission timeouts with incoming bytes but no valid frame after which the
+ * device is taken for reset (SPEC §4.5, informative host behaviour).
+ */
+const RESET_STALLS = 2;
 
 /** Largest single write of gathered frames. */
 const MAX_BATCH_BYTES = 16 * 1024;

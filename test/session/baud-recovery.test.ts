@@ -29,6 +29,51 @@ function setup() {
   return { clock, flash, device, open };
 }
 
+describe('a device that resets after a baud switch (SPEC §4.5, informative host behaviour)', () => {
+  it('is looked for again after 2 timeouts with only noise coming back, not after MAX_STALLS', async () => {
+    const clock = new FakeClock();
+    const flash = createFlashImage();
+    // the reset ESP32 prints its boot log at 115200 while the host talks at 921600: noise
+    const device = new SimDevice({ flash, key: testKey, clock, flashTiming: 'esp32', bootLog: true, faults: { resetAtOffset: 40_000 } });
+    const { enc } = makeImage({ version: '2.0.0', size: 96 * 1024 });
+    const reporter = new MemoryReporter();
+    const open = async () => {
+      const c = connectSim(device, { clock });
+      await c.host.setBaud(INITIAL);
+      return c.host;
+    };
+    const r = await drive(clock, push({ image: enc, open, clock, baud: FAST, reporter }));
+    expect(device.stats.resets).toBe(1);
+    expect(r.resyncs).toBe(1);
+    expect(r.timeouts).toBeLessThanOrEqual(2); // it was MAX_STALLS + 1 = 9
+    expect(String(reporter.ofType('resync')[0]!.reason)).toMatch(/only noise came back/);
+    expect(Number(reporter.ofType('resume')[0]!.offset)).toBeGreaterThan(512);
+    expect(r.baud).toBe(FAST);
+    expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+
+  it('a slow device that is BUSY erasing is not taken for reset: no resync, no timeout', async () => {
+    const clock = new FakeClock();
+    const flash = createFlashImage();
+    // UART input lost during flash work: the device withholds credit and says BUSY around every
+    // batch, with erases far slower than an ESP32's (many RTOs long)
+    const slow = { sectorEraseMs: 900, blockEraseMs: 3000, pageProgramMs: 5 };
+    const device = new SimDevice({ flash, key: testKey, clock, flashTiming: slow, iramUart: false, window: 4096 });
+    const { enc } = makeImage({ version: '2.0.0', size: 96 * 1024 });
+    const reporter = new MemoryReporter();
+    const open = async () => {
+      const c = connectSim(device, { clock });
+      await c.host.setBaud(INITIAL);
+      return c.host;
+    };
+    const r = await drive(clock, push({ image: enc, open, clock, baud: FAST, reporter }));
+    expect(reporter.ofType('busy').length).toBeGreaterThan(10);
+    expect(r.resyncs).toBe(0);
+    expect(r.timeouts).toBe(0);
+    expect(r.after.boot).toMatchObject({ slot: 'ota_0', version: '2.0.0' });
+  });
+});
+
 describe('finding the device again at the rate it was switched to', () => {
   it('a port that vanishes mid-push and comes back at the initial rate: the push resumes at 921600', async () => {
     const { clock, flash, device, open } = setup();
