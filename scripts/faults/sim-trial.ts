@@ -114,6 +114,7 @@ export async function simTrial(o: SimTrialOptions): Promise<TrialResult> {
   }
   monitor.disarm();
   if (monitor.tornAt) notes.push(`power cut ${monitor.tornAt.mode} ${monitor.tornAt.op}`);
+  else if (o.tear) notes.push(`no power cut: flash operation ${o.tear.at} of its kind never came`);
   // Let the device finish what it was doing (a final flash write) before reading the flash.
   await clock.advance(2000);
   const f = checkFlash(flash.view(0, flash.size), monitor.baseline, o.image.plain, reportedOk ? true : o.image.plain ? undefined : false);
