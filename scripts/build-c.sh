@@ -33,7 +33,7 @@ fi
 WARN=(-std=c99 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wconversion -Wsign-conversion)
 LIB=(protocol/c/src/*.c)
 INC=(-Iprotocol/c/include -Iprotocol/c/src)
-HOST=(protocol/c/host/flash_file.c protocol/c/host/factory.c protocol/c/host/esp_flash.c protocol/c/host/host_dev.c)
+HOST=(protocol/c/host/flash_file.c protocol/c/host/factory.c protocol/c/host/esp_flash.c protocol/c/host/record_log.c protocol/c/host/serial_port.c protocol/c/host/host_dev.c)
 # The host tool and the tests use the largest limits (the simulator's 4112-byte frames and
 # 16 KiB window); the ESP32 default is 1040 / 8192.
 HOSTCFG=(-DOTARX_MAX_FRAME=4112 -DOTARX_WINDOW=65536)
@@ -75,7 +75,7 @@ fi
 # 3. the host tool
 step "build/ota-uart-rx"
 "$CC" "${WARN[@]}" -O2 -g "${HOSTCFG[@]}" "${INC[@]}" -Iprotocol/c/host \
-  "${LIB[@]}" "${HOST[@]}" protocol/c/host/main.c -o build/ota-uart-rx -lmbedcrypto
+  "${LIB[@]}" "${HOST[@]}" protocol/c/host/options.c protocol/c/host/main.c -o build/ota-uart-rx -lmbedcrypto
 
 # 4. compile checks against API declarations (no linking: the real libraries are not here)
 if [ -d firmware/esp-idf-example ]; then

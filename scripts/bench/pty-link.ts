@@ -55,6 +55,13 @@ export interface DirectionTimes {
   firstIn: number;
   /** When the last byte of this direction was delivered; NaN if none. */
   lastOut: number;
+  /**
+   * Milliseconds the wire of this direction stood idle between its first and last byte (nothing
+   * to send): a sender that cannot keep the line busy (window, ACK turnaround, CPU) shows here.
+   */
+  idleMs: number;
+  /** When the bytes accepted so far finish on the wire (bookkeeping for idleMs). */
+  busyUntil: number;
 }
 
 export interface PtyLinkStats {
@@ -196,7 +203,10 @@ export class PtyLink {
     let paused = false;
     src.on('data', (chunk: Buffer) => {
       const t = this.times[i]!;
-      if (Number.isNaN(t.firstIn)) t.firstIn = performance.now();
+      const now = performance.now();
+      if (Number.isNaN(t.firstIn)) t.firstIn = now;
+      else if (now > t.busyUntil) t.idleMs += now - t.busyUntil;
+      t.busyUntil = Math.max(now, t.busyUntil) + (chunk.length * 10_000) / this.o.baud;
       const accepted = dir.write(chunk);
       accepted.catch(() => {});
       if (!paused && dir.backlog > limit) {
@@ -213,7 +223,7 @@ export class PtyLink {
 }
 
 function fresh(): DirectionTimes {
-  return { firstIn: Number.NaN, lastOut: Number.NaN };
+  return { firstIn: Number.NaN, lastOut: Number.NaN, idleMs: 0, busyUntil: 0 };
 }
 
 function timeout(ms: number, what: string): Promise<never> {

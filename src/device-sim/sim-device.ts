@@ -13,6 +13,7 @@
 import type { Clock, Timer } from '../clock.js';
 import { BAUD_CONFIRM_MS, FrameDecoder, STATUS, encodeMessage, type Frame, type Message } from '../protocol/index.js';
 import type { Transport } from '../transport/transport.js';
+import { AckCoalescer } from './ack-coalesce.js';
 import { AppState } from './app-state.js';
 import { bootloaderLog, romBanner, type ResetReason } from './boot-log.js';
 import type { BootConfig } from './boot.js';
@@ -45,6 +46,7 @@ interface Ram {
   stallMs: number;
   baudFallback: Timer | undefined;
   records: RecordLog | undefined;
+  acks: AckCoalescer;
 }
 
 export class SimDevice implements Dispatcher {
@@ -174,9 +176,7 @@ export class SimDevice implements Dispatcher {
   // ---- DeviceCore services for the handlers ----
 
   send(m: Message): void {
-    this.counters.txFrames++;
-    if (m.type === 'ACK') this.counters.acks++;
-    this.emitRaw(encodeMessage(m));
+    this.ram.acks.send(m);
   }
 
   announceBusy(ms: number): void {
@@ -189,6 +189,7 @@ export class SimDevice implements Dispatcher {
     const ram = this.ram;
     for (const op of ops) {
       if (op.ms > 0) {
+        ram.acks.flush(); // nothing held back while the device cannot talk
         this.counters.flashBusyMs += op.ms;
         ram.uart.setBlackout(true);
         try {
@@ -205,12 +206,16 @@ export class SimDevice implements Dispatcher {
 
   async cpuWork(ms: number): Promise<void> {
     const ram = this.ram;
-    if (ms > 0) await this.clock.sleep(ms);
+    if (ms > 0) {
+      ram.acks.flush();
+      await this.clock.sleep(ms);
+    }
     if (ram !== this.ram) throw new PowerLost();
   }
 
   async drainOutput(): Promise<void> {
     const ram = this.ram;
+    ram.acks.flush();
     await this.transport?.drain().catch(() => {});
     if (ram !== this.ram) throw new PowerLost();
   }
@@ -257,6 +262,7 @@ export class SimDevice implements Dispatcher {
       stallMs: 0,
       baudFallback: undefined,
       records: this.nvsSector !== undefined ? new RecordLog(this.flash, this.opts.timing.flash, this.nvsSector) : undefined,
+      acks: new AckCoalescer((m) => this.emitMessage(m)),
     };
   }
 
@@ -302,6 +308,12 @@ export class SimDevice implements Dispatcher {
     this.transport?.setBaud(baud).catch(() => {});
   }
 
+  private emitMessage(m: Message): void {
+    this.counters.txFrames++;
+    if (m.type === 'ACK') this.counters.acks++;
+    this.emitRaw(encodeMessage(m));
+  }
+
   private emitRaw(bytes: Uint8Array): void {
     this.counters.txBytes += bytes.length;
     for (const cb of this.outputs) cb(bytes);
@@ -327,13 +339,16 @@ export class SimDevice implements Dispatcher {
         const seg = ram.uart.takeSegment();
         if (!seg) break;
         for (const f of ram.decoder.push(seg)) {
+          ram.acks.moreWaiting = ram.uart.frameWaiting();
           await this.onFrame(ram, f);
           if (ram !== this.ram) return;
         }
       }
+      ram.acks.endBatch();
     } catch (e) {
       if (e instanceof PowerLost || ram !== this.ram) return;
       this.counters.internalErrors++;
+      ram.acks.endBatch();
       this.lastError = e;
       this.event({ type: 'error', message: e instanceof Error ? e.message : String(e) });
       ram.looping = false;

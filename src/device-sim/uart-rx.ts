@@ -110,6 +110,24 @@ export class UartRx {
     return out;
   }
 
+  /** True if the ring buffer holds a complete frame candidate (frame bytes followed by a 0x00). */
+  frameWaiting(): boolean {
+    let seen = false;
+    for (const c of this.ring) {
+      for (let i = 0; i < c.length; ) {
+        if (c[i] !== 0) {
+          seen = true;
+          const z = c.indexOf(0, i);
+          if (z >= 0) return true;
+          break;
+        }
+        if (seen) return true;
+        i++;
+      }
+    }
+    return false;
+  }
+
   /** Everything is lost (reset). Counters are kept. */
   clear(): void {
     this.ring = [];

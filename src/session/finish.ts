@@ -12,6 +12,7 @@ import { END_FLAGS, END_TIMEOUT_MS, STATUS } from '../protocol/index.js';
 import type { Reporter } from '../reporter.js';
 import type { DeviceLink, MessageOf } from './device-link.js';
 import { slotLabel } from './device-summary.js';
+import type { EarlyEnd } from './early-end.js';
 import { connect } from './handshake.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 
@@ -27,6 +28,8 @@ export interface FinishOptions {
   target: number;
   /** File length, for the "session lost" error. */
   total: number;
+  /** END already sent after the last DATA frame (early-end.ts): wait for its RESULT first. */
+  early?: EarlyEnd;
 }
 
 export interface FinishResult {
@@ -45,15 +48,20 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
   });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
-      const pending = waitExtending(link, o, () => busy);
+      const endSent = attempt === 0 && o.early !== undefined && !o.early.needsEnd;
       let res: MessageOf<'RESULT'>;
-      try {
-        await link.send({ type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 });
-        res = await pending;
-      } catch (e) {
-        pending.catch(() => {});
-        if (e instanceof OtaError && e.code === 'TIMEOUT') continue;
-        throw e;
+      if (endSent && o.early!.result) {
+        res = o.early!.result;
+      } else {
+        const pending = waitExtending(link, o, () => busy);
+        try {
+          if (!endSent) await link.send({ type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 });
+          res = await pending;
+        } catch (e) {
+          pending.catch(() => {});
+          if (e instanceof OtaError && e.code === 'TIMEOUT') continue;
+          throw e;
+        }
       }
       if (res.status === STATUS.OK) return { bootLabel: o.slotName(res.boot), version: res.version, secureVersion: res.secureVersion };
       if (res.status === STATUS.NO_SESSION) {

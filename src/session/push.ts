@@ -12,15 +12,16 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
 import { connect, noDeviceError, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotLabel, slotSummary, type SlotSummary } from './device-summary.js';
+import { EarlyEnd } from './early-end.js';
 import { finishSession, type FinishResult } from './finish.js';
-import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
+import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
 
@@ -110,6 +111,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
         let result = endSentTo !== undefined ? installedBy(hello, endSentTo) : undefined;
         if (!result) {
+          if (hello.target === NO_TARGET) {
+            throw noTargetError((hello.flags & HELLO_FLAGS.PENDING_VERIFY) !== 0, slotSummary(hello, hello.boot).slot, slotSummary(hello, hello.running).slot);
+          }
           if (opts.baud && opts.baud !== transport.baud && baudWorks) {
             baud = await switchBaud(link, opts.baud, hello.maxBaud, { clock, reporter, signal: opts.signal });
             baudWorks = baud === opts.baud;
@@ -122,16 +126,26 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
           reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
           totals.sent += opts.image.length - began.nextOffset;
-          await uploadData(link, {
-            image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
-            clock, reporter, signal: opts.signal, statusContext: ctx, stats,
-            onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+          // END right after the last DATA frame when the device cannot lose it to a flash blackout.
+          const early = (hello.flags & HELLO_FLAGS.IRAM_ISR) !== 0 ? new EarlyEnd(link, !!opts.reboot) : undefined;
+          const sendEarlyEnd = early && (async (): Promise<void> => {
+            endSentTo = began.target;
+            await early.send();
           });
-          endSentTo = began.target;
-          result = await finishSession(link, {
-            clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-            slotName: (i) => slotSummary(hello, i).slot,
-          });
+          try {
+            await uploadData(link, {
+              image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+              clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
+              onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+            });
+            endSentTo = began.target;
+            result = await finishSession(link, {
+              clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
+              slotName: (i) => slotSummary(hello, i).slot, early,
+            });
+          } finally {
+            early?.dispose();
+          }
         }
         // Leave the device at the rate it listens at after a reset, where `info` and the next
         // push look for it first (it keeps a switched rate until it resets, SPEC §4.3).

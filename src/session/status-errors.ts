@@ -23,6 +23,17 @@ export class SessionLostError extends OtaError {
   }
 }
 
+/**
+ * HELLO_ACK said target 0xFF: no slot may be written. Checked before BEGIN so the message can say
+ * why (from the flags and slots the device reported) instead of a bare BAD_STATE.
+ */
+export function noTargetError(pendingVerify: boolean, bootSlot: string, runningSlot: string): OtaError {
+  const msg = pendingVerify
+    ? `the device will not take an update while its running app (${runningSlot}) is pending verification: run \`ota-uart confirm\` to keep it or \`ota-uart rollback\` to go back, then push again`
+    : `the device has no slot it may write: ${runningSlot} is running and ${bootSlot} is already set to boot next; reset the device (\`ota-uart reboot\`) so it runs that app, then push again`;
+  return new OtaError('DEVICE_STATE', msg, { details: { status: STATUS.BAD_STATE, statusName: 'BAD_STATE' } });
+}
+
 export function deviceStatusError(status: number, ctx: StatusContext = {}, detail?: number): OtaError {
   const img = ctx.imageName ? `${ctx.imageName}` : 'the image';
   const details: Record<string, unknown> = { status, statusName: statusName(status) };

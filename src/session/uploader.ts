@@ -26,6 +26,8 @@ export interface UploadParams {
   reporter: Reporter;
   signal?: AbortSignal;
   statusContext?: StatusContext;
+  /** Called once, when every chunk has been sent and nothing is waiting to be resent (early END). */
+  onAllSent?: () => Promise<void>;
   /** Called with every cumulative-ack advance (for progress). */
   onProgress?: (acked: number) => void;
   /** Counters to update in place (so a failed upload still tells how many retries it took). */
@@ -73,7 +75,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
 
   const onAck = (a: Ack): void => {
     if (a.status !== STATUS.OK && a.status !== STATUS.BUSY) {
-      failure = a.status === STATUS.NO_SESSION ? new SessionLostError(acked) : ackStatusError(a, p.statusContext);
+      // The first refusal is the cause: frames already on their way when the device dropped the
+      // session come back NO_SESSION, which must not hide it.
+      failure ??= a.status === STATUS.NO_SESSION ? new SessionLostError(acked) : ackStatusError(a, p.statusContext);
       notify();
       return;
     }
@@ -125,18 +129,32 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   const onAbort = (): void => { failure = abortError(); notify(); };
   p.signal?.addEventListener('abort', onAbort, { once: true });
 
-  const send = async (k: number): Promise<void> => {
+  // Frames that may go out now are gathered and written together: one write (one syscall on a
+  // serial port) per burst of credit instead of one per frame, which is what lets the engine run at
+  // many MB/s when a device acknowledges a burst at once.
+  const batch: { k: number; wire: Uint8Array }[] = [];
+  let batchBytes = 0;
+  const queue = (k: number): void => {
     const off = offsetOf(k);
-    const end = Math.min(off + p.chunk, total);
     txOrder[k] = ++order;
     txCount[k] = Math.min(txCount[k]! + 1, 65535);
     stats.framesSent++;
-    await link.sendRaw(encodeData(off, p.image.subarray(off, end)));
+    const wire = encodeData(off, p.image.subarray(off, Math.min(off + p.chunk, total)));
+    batch.push({ k, wire });
+    batchBytes += wire.length;
+  };
+  const flush = async (): Promise<void> => {
+    if (batch.length === 0) return;
+    const frames = batch.splice(0);
+    batchBytes = 0;
+    await link.sendRaw(frames.length === 1 ? frames[0]!.wire : Buffer.concat(frames.map((f) => f.wire)));
     // Stamp after the write is accepted: time spent queued behind our own earlier frames is not
     // part of the device's round trip.
-    txTime[k] = p.clock.now();
+    const now = p.clock.now();
+    for (const f of frames) txTime[f.k] = now;
   };
 
+  let allSent = p.onAllSent;
   const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
 
   try {
@@ -150,11 +168,23 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         resend.delete(k);
         stats.retransmits++;
         p.reporter.event({ type: 'retry', offset: offsetOf(k), reason: 'lost' });
-        await send(k);
+        queue(k);
+        if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
       }
       if (nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit()) {
-        await send(nextNew++);
+        queue(nextNew++);
+        if (batchBytes >= MAX_BATCH_BYTES) await flush();
+        continue;
+      }
+      if (batch.length > 0) {
+        await flush();
+        continue; // ACKs may have arrived meanwhile
+      }
+      if (nextNew >= nChunks && allSent) {
+        const f = allSent;
+        allSent = undefined;
+        await f();
         continue;
       }
       // 3. Nothing to send: wait for an ACK or the retransmission timeout.
@@ -183,7 +213,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (probe !== undefined && txOrder[probe]! > 0) {
         stats.retransmits++;
         p.reporter.event({ type: 'retry', offset: offsetOf(probe), reason: 'timeout' });
-        await send(probe);
+        queue(probe);
+        await flush();
       }
     }
     return stats;
@@ -193,6 +224,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     p.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/** Largest single write of gathered frames. */
+const MAX_BATCH_BYTES = 16 * 1024;
 
 /** Time the bytes currently in flight need on the wire at the link's rate (they queue ahead of any ACK). */
 function flightTimeMs(link: DeviceLink, nextNew: number, ackedIdx: number, chunk: number): number {

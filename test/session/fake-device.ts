@@ -25,6 +25,8 @@ export interface FakeDeviceOptions {
   bootLog?: string;
   rollback?: boolean;
   pendingVerify?: boolean;
+  /** HELLO_ACK target 0xFF: no slot may be written (e.g. the other slot is already set to boot). */
+  noTarget?: boolean;
   /** For the baud-switch fallback timer (SPEC §4.3). Default systemClock. */
   clock?: Clock;
 }
@@ -63,6 +65,7 @@ export class FakeDevice {
   }
   slotVersion: Record<number, string> = {};
   get target(): number {
+    if (this.o.noTarget) return 0xff;
     return this.running === 1 ? 2 : 1;
   }
 

@@ -77,6 +77,19 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(r.dev.dataFrames).toBe(0);
   });
 
+  it('names the way out when the device has no slot it may write, before any BEGIN', async () => {
+    const pending = rig({ dev: { noTarget: true, pendingVerify: true, rollback: true } });
+    const a = await run(pending).done;
+    expect(a.error).toMatchObject({ code: 'DEVICE_STATE', exitStatus: 25 });
+    expect((a.error as Error).message).toMatch(/pending verification.*ota-uart confirm.*ota-uart rollback/);
+    expect(pending.dev.log).not.toContain('BEGIN');
+    const busy = rig({ dev: { noTarget: true } });
+    const b = await run(busy).done;
+    expect(b.error).toMatchObject({ code: 'DEVICE_STATE' });
+    expect((b.error as Error).message).toMatch(/no slot it may write.*reset the device/);
+    expect(busy.dev.log).not.toContain('BEGIN');
+  });
+
   it('stops at an early rejection within the first window (wrong chip, downgrade)', async () => {
     for (const [status, code] of [[STATUS.WRONG_CHIP, 'WRONG_CHIP'], [STATUS.DOWNGRADE, 'DOWNGRADE']] as const) {
       const r = rig({ dev: { earlyReject: { at: 512 + 1024, status }, window: 8192 } });

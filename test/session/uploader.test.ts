@@ -29,6 +29,19 @@ describe('uploadData (selective repeat over a memory link)', () => {
     expect(stats.framesSent).toBe(Math.ceil((image.length - START) / CHUNK));
   });
 
+  it('writes the frames a burst of credit allows together, not one write per frame', async () => {
+    // Unpaced, the receiver sees each write whole and ACKs every frame in it at once, so credit
+    // opens a window at a time; each opening should cost one write.
+    const { image, rx, hostLink, clock, host } = setup(200_000, {});
+    let writes = 0;
+    const write = host.write.bind(host);
+    host.write = (b) => { writes++; return write(b); };
+    const stats = await uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    expect(stats.framesSent).toBe(Math.ceil((image.length - START) / CHUNK));
+    expect(writes).toBeLessThanOrEqual(Math.ceil(stats.framesSent / 4));
+  });
+
   it('never sends beyond the credit the device granted', async () => {
     // A receiver that consumes nothing: only the initial credit may ever be sent.
     const run = async (hostCredit: (rx: IdealReceiver, img: Uint8Array) => number) => {

@@ -2,8 +2,8 @@
  * esp_flash.c: what an ESP32 knows about its flash, as the TypeScript simulator models it
  * (src/device-sim/{partition-table,otadata,layout,boot}.ts): the partition table at 0x8000,
  * otadata (two 32-byte entries a sector apart, ESP ROM CRC over ota_seq), the second-stage
- * bootloader's choice with rollback, esp_ota_set_boot_partition, and the resume record log in
- * the first sector of nvs (SPEC §7).
+ * bootloader's choice with rollback, and esp_ota_set_boot_partition. The resume record log is
+ * in record_log.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -372,81 +372,4 @@ int esp_set_boot(const esp_layout_t *l, int idx, int rollback)
     for (seq = e[a].seq + 1u; (seq - 1u) % n != k; seq++) {
     }
     return write_entry(l, a ^ 1, seq, state);
-}
-
-/* ---- resume record log: 32-byte entries in the first nvs sector ---- */
-
-#define REC_MAGIC 0x5245534Du
-#define REC_SLOTS (HOST_SECTOR / ENTRY)
-
-static int rec_entry(const uint8_t *b, otarx_record_t *rec)
-{
-    if (get32(b) != REC_MAGIC || otarx_crc32(0, b, 28) != get32(b + 28)) {
-        return 0;
-    }
-    rec->offset = get32(b + 4);
-    memcpy(rec->image_id, b + 8, 20);
-    return 1;
-}
-
-/* The last valid entry and the index of the first erased slot (REC_SLOTS if full). */
-static int rec_scan(const esp_layout_t *l, otarx_record_t *rec, uint32_t *free_at)
-{
-    uint8_t b[ENTRY];
-    uint32_t i;
-    int found = 0;
-    *free_at = REC_SLOTS;
-    for (i = 0; i < REC_SLOTS; i++) {
-        if (flash_read(l->flash, l->nvs + i * ENTRY, b, ENTRY) != 0) {
-            break;
-        }
-        if (get32(b) == 0xFFFFFFFFu && get32(b + 28) == 0xFFFFFFFFu) {
-            *free_at = i;
-            break;
-        }
-        if (rec_entry(b, rec)) {
-            found = 1;
-        }
-    }
-    return found;
-}
-
-int esp_record_load(const esp_layout_t *l, otarx_record_t *rec)
-{
-    uint32_t free_at;
-    if (l->nvs == 0 || !rec_scan(l, rec, &free_at) || rec->offset == 0) {
-        return OTARX_NO_SESSION; /* none, or cleared (an entry with offset 0) */
-    }
-    return OTARX_OK;
-}
-
-int esp_record_store(const esp_layout_t *l, const otarx_record_t *rec)
-{
-    uint8_t b[ENTRY];
-    otarx_record_t last;
-    uint32_t free_at;
-    int have;
-    if (l->nvs == 0) {
-        return OTARX_ERR_IO;
-    }
-    have = rec_scan(l, &last, &free_at);
-    if (rec == NULL && (!have || last.offset == 0)) {
-        return OTARX_OK; /* nothing to clear */
-    }
-    memset(b, 0, sizeof(b));
-    put32(b, REC_MAGIC);
-    if (rec != NULL) {
-        put32(b + 4, rec->offset);
-        memcpy(b + 8, rec->image_id, 20);
-    }
-    put32(b + 28, otarx_crc32(0, b, 28));
-    if (free_at >= REC_SLOTS) {
-        /* full: erase and start over (a cut here loses the record: resume is best effort) */
-        if (flash_erase(l->flash, l->nvs, HOST_SECTOR) != 0) {
-            return OTARX_ERR_IO;
-        }
-        free_at = 0;
-    }
-    return flash_program(l->flash, l->nvs + free_at * ENTRY, b, ENTRY) == 0 ? OTARX_OK
-                                                                          : OTARX_ERR_IO;
 }

@@ -45,6 +45,8 @@ extern const otarx_ops_t host_ops;
 /** Read whatever the port holds into the receive queue (with faults). keep: at most this many
  *  bytes are kept (the rest is an overrun); returns bytes read, -1 on a hard error. */
 int host_uart_pump(host_dev_t *d, uint32_t keep);
+/** Write all bytes to the port (keeps receiving while the host is slow to read). */
+int host_uart_write_all(host_dev_t *d, const uint8_t *p, size_t n);
 /** Write text to the host (boot log, garbage). */
 int host_uart_emit(host_dev_t *d, const char *text);
 /** Take up to cap queued bytes. */

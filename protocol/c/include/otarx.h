@@ -187,8 +187,11 @@ typedef struct {
     mbedtls_gcm_context _gcm;
     uint8_t _key[32];
     uint8_t _iv[16];
-    uint8_t _tag[16];
+    uint8_t _tag[16];      /* from the header */
+    uint8_t _calc[16];     /* computed when the last ciphertext byte was decrypted */
+    uint8_t _bounce[OTARX_CRYPT_BOUNCE]; /* GCM output (hardware GCM forbids in place) */
     uint8_t _active;
+    uint8_t _done;
 } otarx_crypt_t;
 
 /** Receiver context: caller-allocated, opaque; see otarx_init. */

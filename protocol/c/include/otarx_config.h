@@ -27,6 +27,7 @@
 #define OTARX_HEADER_SIZE 512u     /* esp_encrypted_img header */
 #define OTARX_APP_PREFIX 288u      /* image header + segment header + esp_app_desc_t */
 #define OTARX_SECTOR 4096u         /* flash erase unit */
+#define OTARX_CRYPT_BOUNCE 256u    /* GCM works out of place through a buffer of this size */
 
 /* ---- configurable limits ---- */
 /** Largest frame body accepted (ver+type+payload+crc). Default fits DATA with a 1024-byte chunk. */

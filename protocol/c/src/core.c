@@ -221,9 +221,12 @@ static void dispatch(otarx_ctx_t *ctx, uint8_t *body, size_t len)
         return;
     }
     if (n < (size_t)min) {
-        /* refused without acting on it: a short reply, no state changes (SPEC §4.9) */
+        /* refused without acting on it: a short reply, no state changes (SPEC §4.9); a HELLO
+         * that does not parse is stray traffic and gets no answer (§4.1) */
         ctx->_fstats.bad_payload++;
-        otarx_reply_status(ctx, (uint8_t)(type | OTARX_T_REPLY), OTARX_BAD_REQUEST);
+        if (type != OTARX_T_HELLO) {
+            otarx_reply_status(ctx, (uint8_t)(type | OTARX_T_REPLY), OTARX_BAD_REQUEST);
+        }
         return;
     }
     switch (type) {

@@ -205,19 +205,35 @@ static OTARX_CHECK int gcm_start(mbedtls_gcm_context *gcm, const uint8_t *key, c
     return OTARX_OK;
 }
 
-/* In place; 2.28 needs every call but the last to be a multiple of 16. */
-static OTARX_CHECK int gcm_update(mbedtls_gcm_context *gcm, uint8_t *buf, size_t len)
+/* Whole 16-byte blocks, out of place: ESP-IDF's hardware GCM does not allow the output to be
+ * the input when decrypting, so every call goes through the small buffer `out`. */
+static OTARX_CHECK int gcm_blocks(mbedtls_gcm_context *gcm, const uint8_t *in, uint8_t *out,
+                                  size_t len)
 {
 #if MBEDTLS_3
     size_t olen = 0;
-    if (mbedtls_gcm_update(gcm, buf, len, buf, len, &olen) != 0 || olen != len) {
+    if (mbedtls_gcm_update(gcm, in, len, out, len, &olen) != 0 || olen != len) {
         return OTARX_ERR_CRYPTO;
     }
 #else
-    if (mbedtls_gcm_update(gcm, len, buf, buf) != 0) {
+    if (mbedtls_gcm_update(gcm, len, in, out) != 0) {
         return OTARX_ERR_CRYPTO;
     }
 #endif
+    return OTARX_OK;
+}
+
+/* buf[0, len) through `gcm` in pieces of the bounce buffer, written back in place. */
+static OTARX_CHECK int gcm_in_place(mbedtls_gcm_context *gcm, uint8_t *buf, size_t len,
+                                    uint8_t *bounce)
+{
+    size_t at = 0;
+    while (at < len) {
+        size_t n = len - at < OTARX_CRYPT_BOUNCE ? len - at : OTARX_CRYPT_BOUNCE;
+        OTARX_TRY(gcm_blocks(gcm, buf + at, bounce, n));
+        memcpy(buf + at, bounce, n);
+        at += n;
+    }
     return OTARX_OK;
 }
 
@@ -236,12 +252,43 @@ int otarx_crypt_begin(otarx_ctx_t *ctx, const uint8_t *header)
     return gcm_start(&c->_gcm, c->_key, c->_iv, MBEDTLS_GCM_DECRYPT);
 }
 
-int otarx_crypt_update(otarx_ctx_t *ctx, uint8_t *buf, size_t len)
+int otarx_crypt_update(otarx_ctx_t *ctx, uint8_t *buf, size_t len, int last)
 {
-    if (!ctx->_crypt._active) {
+    otarx_crypt_t *c = &ctx->_crypt;
+    if (!c->_active || c->_done) {
         return OTARX_ERR_ARG;
     }
-    return gcm_update(&ctx->_crypt._gcm, buf, len);
+    if (!last) {
+        return gcm_in_place(&c->_gcm, buf, len, c->_bounce);
+    }
+    /* The last piece (any length) ends the GCM computation at once: an mbedtls 3.x GCM_ALT
+     * (ESP-IDF's hardware GCM) may hand out a final partial block only from finish. */
+    {
+        size_t whole = len - len % OTARX_CRYPT_BOUNCE, tail = len - whole;
+        OTARX_TRY(gcm_in_place(&c->_gcm, buf, whole, c->_bounce));
+        buf += whole;
+#if MBEDTLS_3
+        {
+            uint8_t rest[16];
+            size_t olen = 0, rlen = 0;
+            if (mbedtls_gcm_update(&c->_gcm, buf, tail, c->_bounce, sizeof(c->_bounce), &olen) != 0 ||
+                olen > tail ||
+                mbedtls_gcm_finish(&c->_gcm, rest, sizeof(rest), &rlen, c->_calc, 16) != 0 ||
+                olen + rlen != tail) {
+                return OTARX_ERR_CRYPTO;
+            }
+            memcpy(c->_bounce + olen, rest, rlen);
+        }
+#else
+        if (mbedtls_gcm_update(&c->_gcm, tail, buf, c->_bounce) != 0 ||
+            mbedtls_gcm_finish(&c->_gcm, c->_calc, 16) != 0) {
+            return OTARX_ERR_CRYPTO;
+        }
+#endif
+        memcpy(buf, c->_bounce, tail);
+    }
+    c->_done = 1;
+    return OTARX_OK;
 }
 
 int otarx_crypt_rebuild(otarx_ctx_t *ctx, uint8_t part, uint32_t plain_len, uint8_t *scratch,
@@ -264,8 +311,8 @@ int otarx_crypt_rebuild(otarx_ctx_t *ctx, uint8_t part, uint32_t plain_len, uint
             size_t h = OTARX_APP_PREFIX - done < n ? OTARX_APP_PREFIX - done : n;
             memcpy(&ctx->_head[done], scratch, h);
         }
-        rc = gcm_update(&enc, scratch, n);
-        rc = rc ? rc : gcm_update(&ctx->_crypt._gcm, scratch, n);
+        rc = gcm_in_place(&enc, scratch, n, ctx->_crypt._bounce); /* the ciphertext again */
+        rc = rc ? rc : gcm_in_place(&ctx->_crypt._gcm, scratch, n, ctx->_crypt._bounce);
         done += (uint32_t)n;
     }
     mbedtls_gcm_free(&enc);
@@ -275,31 +322,29 @@ int otarx_crypt_rebuild(otarx_ctx_t *ctx, uint8_t part, uint32_t plain_len, uint
 int otarx_crypt_finish(otarx_ctx_t *ctx)
 {
     otarx_crypt_t *c = &ctx->_crypt;
-    uint8_t tag[16], diff = 0;
+    uint8_t diff = 0;
     size_t i;
-    int rc;
+    if (!c->_active) {
+        return OTARX_ERR_ARG;
+    }
+    if (!c->_done) {
+        /* no ciphertext at all (bin_size 0): the tag of the empty message */
 #if MBEDTLS_3
-    uint8_t rest[16];
-    size_t olen = 0;
-    if (!c->_active) {
-        return OTARX_ERR_ARG;
-    }
-    rc = mbedtls_gcm_finish(&c->_gcm, rest, sizeof(rest), &olen, tag, sizeof(tag));
-    if (olen != 0) {
-        rc = -1; /* every byte was released by update (inputs are whole blocks but the last) */
-    }
+        uint8_t rest[16];
+        size_t rlen = 0;
+        int rc = mbedtls_gcm_finish(&c->_gcm, rest, sizeof(rest), &rlen, c->_calc, 16);
+        rc = rc != 0 || rlen != 0;
 #else
-    if (!c->_active) {
-        return OTARX_ERR_ARG;
-    }
-    rc = mbedtls_gcm_finish(&c->_gcm, tag, sizeof(tag));
+        int rc = mbedtls_gcm_finish(&c->_gcm, c->_calc, 16);
 #endif
-    if (rc != 0) {
-        otarx_crypt_end(ctx);
-        return OTARX_ERR_CRYPTO;
+        if (rc != 0) {
+            otarx_crypt_end(ctx);
+            return OTARX_ERR_CRYPTO;
+        }
     }
-    for (i = 0; i < sizeof(tag); i++) {
-        diff |= (uint8_t)(tag[i] ^ c->_tag[i]);
+    /* compared here, in constant time: a streaming decrypt never sees mbedtls compare it */
+    for (i = 0; i < sizeof(c->_calc); i++) {
+        diff |= (uint8_t)(c->_calc[i] ^ c->_tag[i]);
     }
     otarx_crypt_end(ctx);
     return diff == 0 ? OTARX_OK : OTARX_AUTH_FAILED;
@@ -313,4 +358,5 @@ void otarx_crypt_end(otarx_ctx_t *ctx)
     }
     wipe(c->_key, sizeof(c->_key));
     c->_active = 0;
+    c->_done = 0;
 }

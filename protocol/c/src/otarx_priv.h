@@ -103,8 +103,8 @@ OTARX_CHECK int otarx_key_init(otarx_ctx_t *ctx, const otarx_key_t *key);
 void otarx_key_free(otarx_ctx_t *ctx);
 /** Unwrap the AES key of `header` (512 bytes) and start GCM decryption. OTARX_WRONG_KEY. */
 OTARX_CHECK int otarx_crypt_begin(otarx_ctx_t *ctx, const uint8_t *header);
-/** Decrypt in place; len is a multiple of 16 except for the last call. */
-OTARX_CHECK int otarx_crypt_update(otarx_ctx_t *ctx, uint8_t *buf, size_t len);
+/** Decrypt in place; len is a multiple of 16 unless `last` (the final ciphertext bytes). */
+OTARX_CHECK int otarx_crypt_update(otarx_ctx_t *ctx, uint8_t *buf, size_t len, int last);
 /** Rebuild the GCM state after a reset from the first `plain_len` (multiple of 16) plaintext
  *  bytes of partition `part` (SPEC §7); also refills ctx->_head. OTARX_FLASH_ERROR if a read
  *  fails. */

@@ -93,7 +93,7 @@ typedef struct {
 static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out)
 {
     uint32_t pos = ctx->_next - OTARX_HEADER_SIZE, detail = 0;
-    if (otarx_crypt_update(ctx, buf, len) != OTARX_OK) {
+    if (otarx_crypt_update(ctx, buf, len, ctx->_next + len == ctx->_total) != OTARX_OK) {
         return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
     }
     ctx->_next += len;
@@ -266,7 +266,7 @@ static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
         return rc < 0 ? OTARX_FLASH_ERROR : rc;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && info->secure_version < dev.efuse_secure_version) {
-        info->detail = info->secure_version;
+        info->detail = 0; /* SPEC §4.7: only INVALID_IMAGE and INCOMPLETE carry a detail */
         return OTARX_SECURE_VERSION;
     }
     /* The record goes before the boot switch: after a reset between the two, a record for an

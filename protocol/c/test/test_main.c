@@ -20,6 +20,7 @@ void test_frames_vec(const char *dir, harness_t *h);
 void test_malformed_vec(const char *dir);
 void test_cobs_property(harness_t *h);
 void run_receiver_tests(void);
+void run_credit_tests(void);
 void run_resume_tests(void);
 void run_control_tests(void);
 int run_session_vectors(const char *dir, unsigned *files);
@@ -48,6 +49,7 @@ int main(int argc, char **argv)
     test_cobs_property(&h);
     h_free(&h);
     run_receiver_tests();
+    run_credit_tests();
     run_resume_tests();
     run_control_tests();
     g_ct.tests++;

@@ -14,54 +14,47 @@
 
 extern const char *g_fixtures;
 
-static int device_line(const vec_entry_t *e, hcfg_t *cfg, char *key, size_t key_len)
+/* `device <name> <value>` (SPEC §9.6). Returns 0, or -1 for a line this runner cannot honour. */
+static int device_line(const vec_entry_t *e, const char *vectors, hcfg_t *cfg, char *key,
+                       size_t key_len, unsigned *seen)
 {
-    int i;
-    for (i = 0; i < e->argc; i++) {
-        const char *a = e->argv[i], *v = strchr(a, '=');
-        size_t k;
-        if (v == NULL) {
-            return -1;
+    const char *name = e->argc == 2 ? e->argv[0] : "", *v = e->argc == 2 ? e->argv[1] : "";
+    unsigned long n = strtoul(v, NULL, 10);
+    if (strcmp(name, "key") == 0) {
+        snprintf(key, key_len, "%s/%s", vectors, v);
+        cfg->key_path = key;
+        cfg->hmac_path = NULL;
+    } else if (strcmp(name, "flash") == 0) {
+        if (strcmp(v, "factory") != 0) {
+            return -1; /* appendix A is the only flash defined */
         }
-        k = (size_t)(v - a);
-        v++;
-#define KEY(name) (k == strlen(name) && strncmp(a, name, k) == 0)
-        if (KEY("key")) {
-            snprintf(key, key_len, "%s/%s", g_fixtures, strrchr(v, '/') ? strrchr(v, '/') + 1 : v);
-            cfg->key_path = key;
-        } else if (KEY("chip")) {
-            cfg->chip_id = (uint16_t)(strcmp(v, "esp32") == 0 ? 0 : strtoul(v, NULL, 0));
-        } else if (KEY("chip_rev")) {
-            cfg->chip_rev = (uint16_t)strtoul(v, NULL, 10);
-        } else if (KEY("max_frame")) {
-            cfg->limits.max_frame = (uint16_t)strtoul(v, NULL, 10);
-        } else if (KEY("window")) {
-            cfg->limits.window = (uint32_t)strtoul(v, NULL, 10);
-        } else if (KEY("max_baud")) {
-            cfg->max_baud = (uint32_t)strtoul(v, NULL, 10);
-        } else if (KEY("rollback")) {
-            cfg->rollback = atoi(v);
-        } else if (KEY("anti_rollback")) {
-            cfg->anti_rollback = atoi(v);
-        } else if (KEY("efuse_secure_version")) {
-            cfg->efuse_sv = (uint32_t)strtoul(v, NULL, 10);
-        } else if (KEY("iram_uart")) {
-            cfg->iram = atoi(v);
-        } else if (KEY("flash") || KEY("flash_timing") || KEY("layout")) {
-            /* the reference factory flash with instant timing is the only one defined */
-            if (strcmp(v, "factory") != 0 && strcmp(v, "instant") != 0 &&
-                strcmp(v, "two_ota") != 0) {
-                return -1;
-            }
-        } else {
-            return -1;
+    } else if (strcmp(name, "max_frame") == 0) {
+        cfg->limits.max_frame = (uint16_t)n;
+    } else if (strcmp(name, "window") == 0) {
+        cfg->limits.window = (uint32_t)n;
+    } else if (strcmp(name, "max_baud") == 0) {
+        cfg->max_baud = (uint32_t)n;
+    } else if (strcmp(name, "chip_id") == 0) {
+        cfg->chip_id = (uint16_t)n;
+    } else if (strcmp(name, "chip_rev") == 0) {
+        cfg->chip_rev = (uint16_t)n;
+    } else if (strcmp(name, "flags") == 0) {
+        if (n & ~(unsigned long)(OTARX_DEV_ROLLBACK | OTARX_DEV_ANTI_ROLLBACK | OTARX_DEV_IRAM_UART)) {
+            return -1; /* state bits never appear here */
         }
-#undef KEY
+        cfg->rollback = (n & OTARX_DEV_ROLLBACK) != 0;
+        cfg->anti_rollback = (n & OTARX_DEV_ANTI_ROLLBACK) != 0;
+        cfg->iram = (n & OTARX_DEV_IRAM_UART) != 0;
+    } else if (strcmp(name, "efuse_secure_version") == 0) {
+        cfg->efuse_sv = (uint32_t)n;
+    } else {
+        return -1;
     }
+    (*seen)++;
     return 0;
 }
 
-static int run_file(const char *path)
+static int run_file(const char *vectors, const char *path)
 {
     static uint8_t buf[20000];
     static char key[600];
@@ -70,13 +63,14 @@ static int run_file(const char *path)
     harness_t h;
     hcfg_t cfg = h_default_cfg(g_fixtures);
     int started = 0, bad = 0;
+    unsigned seen = 0;
     if (vec_open(&f, path) != 0) {
         return -1;
     }
     while (vec_next(&f, &e)) {
         size_t n;
         if (strcmp(e.kw, "device") == 0) {
-            if (started || device_line(&e, &cfg, key, sizeof(key)) != 0) {
+            if (started || device_line(&e, vectors, &cfg, key, sizeof(key), &seen) != 0) {
                 fprintf(stderr, "%s:%u: device line not understood\n", path, e.line);
                 bad = 1;
                 break;
@@ -84,6 +78,12 @@ static int run_file(const char *path)
             continue;
         }
         if (!started) {
+            if (seen != 9) {
+                fprintf(stderr, "%s: %u device lines, SPEC §9.6 lists 9\n", path, seen);
+                bad = 1;
+                break;
+            }
+            cfg.limits.record_interval = 1;
             if (h_init(&h, &cfg) != 0) {
                 bad = 1;
                 break;
@@ -97,6 +97,12 @@ static int run_file(const char *path)
             break;
         }
         if (strcmp(e.kw, "h2d") == 0) {
+            if (h.out_len != 0) {
+                fprintf(stderr, "%s:%u: before this h2d the device sent %lu bytes no d2h line "
+                                "expects\n", path, e.line, (unsigned long)h.out_len);
+                g_ct.failures++;
+                h_clear(&h);
+            }
             otarx_feed(h.ctx, buf, n);
         } else if (strcmp(e.kw, "d2h") == 0) {
             g_ct.checks++;
@@ -152,7 +158,7 @@ int run_session_vectors(const char *dir, unsigned *files)
         }
         snprintf(path, sizeof(path), "%s/sessions/%s", dir, de->d_name);
         (*files)++;
-        if (run_file(path) != 0) {
+        if (run_file(dir, path) != 0) {
             rc = -1;
         }
     }

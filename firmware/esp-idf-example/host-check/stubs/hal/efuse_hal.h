@@ -1,0 +1,4 @@
+/* ESP-IDF API declarations for a compile check (README.md); not the real header. */
+#pragma once
+#include <stdint.h>
+uint32_t efuse_hal_chip_revision(void);

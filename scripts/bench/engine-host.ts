@@ -1,0 +1,33 @@
+/**
+ * The host half of the engine measurement, as its own process: `count` pushes of one image through
+ * a serial port, back to back, with the library's push() (what `ota-uart push` runs), timing only
+ * the pushes so that Node's start-up is not part of the numbers. Prints one JSON line.
+ *
+ *   node --import tsx scripts/bench/engine-host.ts --port PATH --image FILE [--count 8] [--baud N] [--chunk N]
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { systemClock } from '../../src/clock.js';
+import { push } from '../../src/session/index.js';
+import { openSerialTransport } from '../../src/transport/serial.js';
+
+const { values: a } = parseArgs({
+  options: { port: { type: 'string' }, image: { type: 'string' }, count: { type: 'string', default: '8' }, baud: { type: 'string', default: '3000000' }, chunk: { type: 'string' } },
+});
+if (!a.port || !a.image) throw new Error('engine-host: --port and --image are required');
+const image = readFileSync(a.image);
+const baud = Number(a.baud);
+const count = Number(a.count);
+const versions: string[] = [];
+const cpu0 = process.cpuUsage();
+const t0 = performance.now();
+for (let i = 0; i < count; i++) {
+  const r = await push({
+    image, open: () => openSerialTransport(a.port!, { baud }), clock: systemClock, baud, allowDowngrade: true, fresh: true,
+    ...(a.chunk !== undefined && { chunk: Number(a.chunk) }),
+  });
+  versions.push(`${r.after.boot.version}@${r.after.boot.slot}`);
+}
+const seconds = (performance.now() - t0) / 1000;
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(`${JSON.stringify({ bytes: image.length * count, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, versions })}\n`);

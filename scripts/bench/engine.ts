@@ -1,0 +1,102 @@
+/**
+ * The engine's own speed, with nothing paced: how fast host and simulated device move an image
+ * when the wire is infinitely fast, so that the protocol code is never the bottleneck of a real
+ * link (target: >= 10 MB/s over a pty, i.e. a 100 Mbaud line).
+ *
+ * - memory: host and device in this process over the in-memory link with pacing off; CPU is the
+ *   two together.
+ * - pty: `ota-uart simulate --no-pace` in one process and the host library in another
+ *   (engine-host.ts), across a plain socat pty pair; CPU per process from the kernel.
+ * Each does `count` back-to-back pushes of the image and checks every one boots the image.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { systemClock } from '../../src/clock.js';
+import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
+import { loadDecryptionKey } from '../../src/image/index.js';
+import { push } from '../../src/session/index.js';
+import { ROOT, SIM_KEY, type BenchImage } from './image.js';
+import { CLI } from './ota.js';
+import { procCpuSeconds, sleep, startChild, waitExit, waitForFile } from './proc.js';
+import type { EngineResult } from './report.js';
+
+export interface EngineOptions {
+  workDir: string;
+  image: BenchImage;
+  log: (s: string) => void;
+  count?: number;
+}
+
+const MB = 1e6;
+
+export async function measureEngine(o: EngineOptions): Promise<EngineResult[]> {
+  const out: EngineResult[] = [];
+  for (const f of [memoryEngine, ptyEngine]) {
+    const r = await f(o);
+    o.log(`  ${r.link.padEnd(6)} ${r.mbps.toFixed(1)} MB/s, CPU s/MB host ${r.host_cpu_s_per_mb.toFixed(3)}, simulator ${r.sim_cpu_s_per_mb.toFixed(3)}${r.ok ? '' : '  FAILED'}`);
+    out.push(r);
+  }
+  return out;
+}
+
+async function memoryEngine(o: EngineOptions): Promise<EngineResult> {
+  const count = o.count ?? 8;
+  const image = readFileSync(o.image.path);
+  const flash = createFlashImage();
+  const device = new SimDevice({ flash, key: loadDecryptionKey(readFileSync(SIM_KEY)), clock: systemClock, flashTiming: 'instant' });
+  let ok = true;
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < count; i++) {
+    const c = connectSim(device, { clock: systemClock, link: { pace: false } });
+    const r = await push({ image, open: async () => c.host, clock: systemClock, allowDowngrade: true, fresh: true });
+    await c.close();
+    ok &&= r.after.boot.version === o.image.version;
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const state = readDeviceState(flash, { chipRev: 300, rollback: false });
+  const boot = state.parts[state.bootSlot];
+  ok &&= !!boot && flash.read(boot.offset, o.image.app.length).equals(o.image.app);
+  const bytes = image.length * count;
+  const cpuPerMb = (cpu.user + cpu.system) / 1e6 / (bytes / MB);
+  // One process: the split between host and device is not measurable here; both columns carry the sum.
+  return { link: 'memory', bytes, seconds: round(seconds), mbps: round(bytes / seconds / MB), host_cpu_s_per_mb: round(cpuPerMb), sim_cpu_s_per_mb: round(cpuPerMb), ok };
+}
+
+async function ptyEngine(o: EngineOptions): Promise<EngineResult> {
+  const count = o.count ?? 8;
+  const dev = join(o.workDir, 'engine-dev');
+  const host = join(o.workDir, 'engine-host');
+  const socat = startChild('socat', [`pty,raw,echo=0,link=${dev}`, `pty,raw,echo=0,link=${host}`]);
+  const sim = startChild(process.execPath, [CLI, 'simulate', '--port', dev, '--baud', '3000000', '--max-baud', '3000000', '--no-pace', '--flash-timing', 'instant', '--no-boot-log']);
+  try {
+    await waitForFile(dev, 5000);
+    await waitForFile(host, 5000);
+    for (let i = 0; i < 1500 && !/simulate: boot \(/.test(sim.stderr()); i++) await sleep(10);
+    const simCpu0 = procCpuSeconds(sim.proc.pid!) ?? Number.NaN;
+    const h = startChild(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/engine-host.ts'), '--port', host, '--image', o.image.path, '--count', String(count)], { cwd: ROOT });
+    const done = await waitExit(h, 120_000);
+    const simCpu = (procCpuSeconds(sim.proc.pid!) ?? Number.NaN) - simCpu0;
+    let r: { bytes: number; seconds: number; cpuSeconds: number; versions: string[] } | undefined;
+    try {
+      r = JSON.parse(h.stdout().trim().split('\n').pop() ?? '') as typeof r;
+    } catch {
+      r = undefined;
+    }
+    if (!r || done.code !== 0) {
+      o.log(`  pty engine run failed (exit ${done.code}): ${h.stderr().trim().split('\n').slice(-3).join(' | ')}`);
+      return { link: 'pty', bytes: 0, seconds: 0, mbps: 0, host_cpu_s_per_mb: 0, sim_cpu_s_per_mb: 0, ok: false };
+    }
+    const mb = r.bytes / MB;
+    const ok = r.versions.length === count && r.versions.every((v) => v.startsWith(`${o.image.version}@`));
+    return { link: 'pty', bytes: r.bytes, seconds: round(r.seconds), mbps: round(mb / r.seconds), host_cpu_s_per_mb: round(r.cpuSeconds / mb), sim_cpu_s_per_mb: round(simCpu / mb), ok };
+  } finally {
+    await sim.stop();
+    await socat.stop();
+  }
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

@@ -1,0 +1,148 @@
+/**
+ * `npm run bench`: ota-uart against the 8N1 line rate and against ZMODEM / XMODEM-1K, on the same
+ * emulated UART (scripts/bench/pty-link.ts), in one run. See README "Performance".
+ *
+ *   npm run bench                    full matrix: 115200 / 921600 / 3000000 baud x 1 / 16 ms x BER 0 / 1e-5
+ *   npm run bench -- --quick         921600 and 3000000 at BER 0 with a smaller image (a few minutes)
+ *   npm run bench -- --json          the JSON document on stdout (table and progress on stderr)
+ *   options: --tools a,b  --bauds 921600,3000000  --latencies 1,16  --bers 0,1e-5  --size BYTES
+ *            --out DIR (table.txt, table.md, results.json, efficiency.svg)  --no-engine  --seed N
+ *
+ * Every run is verified: lrzsz rows by the sha256 of the received file, ota-uart rows by the app
+ * in the slot the simulated device now boots. Exit status 1 if any delivery failed.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { deviceCeiling, type DeviceCeiling } from './device-ceiling.js';
+import { measureEngine } from './engine.js';
+import { makeBenchImage, ROOT, type BenchImage } from './image.js';
+import { runLrzsz } from './lrzsz.js';
+import type { RunResult } from './measure.js';
+import { runOta } from './ota.js';
+import { loadAverage } from './proc.js';
+import { PtyLink } from './pty-link.js';
+import {
+  addZmodemRatios, formatMarkdown, formatTable, formatTargets, judgeTargets, makeRow, toJson, TOOLS,
+  type BenchDocument, type EngineResult, type Row, type Tool,
+} from './report.js';
+import { efficiencySvg } from './svg.js';
+
+const { values: a } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    json: { type: 'boolean', default: false },
+    tools: { type: 'string' },
+    bauds: { type: 'string' },
+    latencies: { type: 'string' },
+    bers: { type: 'string' },
+    size: { type: 'string' },
+    out: { type: 'string' },
+    'no-engine': { type: 'boolean', default: false },
+    seed: { type: 'string', default: '1' },
+  },
+});
+
+const list = (s: string | undefined, dflt: number[]): number[] => (s ? s.split(',').map(Number) : dflt);
+const bauds = list(a.bauds, a.quick ? [921600, 3_000_000] : [115200, 921600, 3_000_000]);
+const latencies = list(a.latencies, [1, 16]);
+const bers = list(a.bers, a.quick ? [0] : [0, 1e-5]);
+const tools = (a.tools ? a.tools.split(',') : [...TOOLS]) as Tool[];
+for (const t of tools) if (!TOOLS.includes(t)) usage(`unknown tool "${t}" (one of ${TOOLS.join(', ')})`);
+const seed = Number(a.seed);
+const outDir = a.out ?? (a.quick ? join(tmpdir(), 'ota-uart-bench-quick') : join(ROOT, 'docs/bench'));
+
+/** Image size per baud: 1 MiB (256 KiB at 115200); --quick: 512 KiB; --size overrides. */
+function sizeFor(baud: number): number {
+  if (a.size) return Number(a.size);
+  if (a.quick) return 512 * 1024;
+  return baud <= 115200 ? 256 * 1024 : 1024 * 1024;
+}
+
+const log = (s: string): void => { process.stderr.write(`${s}\n`); };
+const show = (s: string): void => { (a.json ? process.stderr : process.stdout).write(`${s}\n`); };
+
+const work = mkdtempSync(join(tmpdir(), 'ota-uart-bench-'));
+const images = new Map<number, BenchImage>();
+const imageFor = (n: number): BenchImage => {
+  let im = images.get(n);
+  if (!im) images.set(n, (im = makeBenchImage(work, n, seed)));
+  return im;
+};
+
+const ceilings = new Map<number, DeviceCeiling>();
+const ceilingFor = async (im: BenchImage): Promise<DeviceCeiling> => {
+  let c = ceilings.get(im.bytes);
+  if (!c) ceilings.set(im.bytes, (c = await deviceCeiling(im)));
+  return c;
+};
+
+const loadBefore = loadAverage();
+const rows: Row[] = [];
+let engine: EngineResult[] = [];
+try {
+  log(`ota-uart bench: ${tools.join(', ')} at ${bauds.join('/')} baud x ${latencies.join('/')} ms x BER ${bers.join('/')}; load ${loadBefore}; work dir ${work}`);
+  for (const ber of bers) {
+    for (const latencyMs of latencies) {
+      for (const baud of bauds) {
+        const image = imageFor(sizeFor(baud));
+        for (const tool of tools) {
+          const r = await runOne(tool, baud, latencyMs, ber, image);
+          const ceiling = tool === 'ota-uart-flash' ? await ceilingFor(image) : undefined;
+          const row = makeRow({
+            tool, baud, latencyMs, ber, bytes: image.bytes, seconds: r.seconds, ok: r.ok, note: r.note,
+            retries: typeof r.extra?.['retries'] === 'number' ? r.extra['retries'] : undefined,
+            flippedBits: r.flippedBits || undefined,
+            flashCeiling: ceiling?.device_bps, flashOnly: ceiling?.flash_only_bps,
+          });
+          rows.push(row);
+          log(`  ${tool.padEnd(14)} ${String(baud).padStart(7)} ${String(latencyMs).padStart(2)} ms BER ${ber}: ${row.seconds.toFixed(2)} s, efficiency ${row.efficiency.toFixed(3)}${row.ok ? '' : `  FAILED: ${row.note}`}`);
+        }
+      }
+    }
+  }
+  addZmodemRatios(rows);
+  if (!a['no-engine']) {
+    log('engine speed, no pacing:');
+    engine = await measureEngine({ workDir: work, image: imageFor(a.quick ? 4 << 20 : 8 << 20), log });
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const targets = judgeTargets(rows, engine);
+const doc: BenchDocument = {
+  rows, targets, engine,
+  machine: { cpus: cpus().length, load_before: loadBefore, load_after: loadAverage(), node: process.version },
+};
+show(formatTable(rows));
+if (engine.length > 0) show(`\nengine, no pacing:\n${engine.map((e) => `  ${e.link.padEnd(6)} ${e.mbps.toFixed(1)} MB/s; CPU s per MB: host ${e.host_cpu_s_per_mb.toFixed(3)}, simulator ${e.sim_cpu_s_per_mb.toFixed(3)}${e.link === 'memory' ? ' (one process: host + simulator together)' : ''}`).join('\n')}`);
+show(`\ntargets (issue 5):\n${formatTargets(targets)}`);
+show(`\nmachine: ${doc.machine.cpus} cpus, load ${loadBefore} before, ${doc.machine.load_after} after`);
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'results.json'), toJson(doc) + '\n');
+writeFileSync(join(outDir, 'table.txt'), formatTable(rows) + '\n');
+writeFileSync(join(outDir, 'table.md'), formatMarkdown(rows) + '\n');
+writeFileSync(join(outDir, 'efficiency.svg'), efficiencySvg(rows));
+log(`wrote ${relative(process.cwd(), outDir) || '.'}/{results.json,table.txt,table.md,efficiency.svg}`);
+if (a.json) process.stdout.write(`${JSON.stringify({ rows, targets, engine, machine: doc.machine })}\n`);
+process.exitCode = rows.every((r) => r.ok) && engine.every((e) => e.ok) ? 0 : 1;
+
+async function runOne(tool: Tool, baud: number, latencyMs: number, ber: number, image: BenchImage): Promise<RunResult> {
+  const wire = (image.bytes * 10) / baud;
+  // Generous: stop-and-wait at 16 ms over a noisy link is slow; a hung run must still end.
+  const timeoutMs = Math.max(60_000, wire * 1000 * 25);
+  const link = await PtyLink.start({ dir: join(work, `${tool}-${baud}-${latencyMs}-${ber}`), baud, latencyMs, ber, seed });
+  try {
+    if (tool === 'zmodem' || tool === 'xmodem1k') return await runLrzsz(tool, { link, image, workDir: work, timeoutMs, latencyMs });
+    return await runOta(tool, { link, image, workDir: work, timeoutMs, latencyMs });
+  } finally {
+    await link.close();
+  }
+}
+
+function usage(msg: string): never {
+  process.stderr.write(`bench: ${msg}\n`);
+  process.exit(2);
+}

@@ -1,0 +1,44 @@
+/**
+ * END without waiting for the last ACK (SPEC §4.7): once every DATA frame has been sent, END can
+ * follow at once. Frames cannot overtake each other on a serial line, so END reaches the device
+ * after them; if all of them arrived intact the device verifies straight away and the RESULT comes
+ * back one round trip sooner than after "last ACK, then END". If one was lost, the device answers
+ * INCOMPLETE and keeps the session; the uploader resends the hole as usual and finishSession sends
+ * END again.
+ *
+ * Only for a device whose UART is IRAM-safe (HELLO_ACK flags bit4): a device that loses input
+ * during flash work plans its credit so nothing arrives in a blackout, and an END it did not ask
+ * for could.
+ */
+import { END_FLAGS, STATUS } from '../protocol/index.js';
+import type { DeviceLink, MessageOf } from './device-link.js';
+
+export class EarlyEnd {
+  /** True once END went out ahead of the last ACK. */
+  sent = false;
+  /** The device's answer to that END, if it came (INCOMPLETE means: send END again later). */
+  result: MessageOf<'RESULT'> | undefined;
+  private readonly off: () => void;
+
+  constructor(private readonly link: DeviceLink, private readonly reboot: boolean) {
+    this.off = link.listen((m) => {
+      if (m.type === 'RESULT' && this.sent && !this.result) this.result = m;
+    });
+  }
+
+  /** Sends END (once). */
+  async send(): Promise<void> {
+    if (this.sent) return;
+    this.sent = true;
+    await this.link.send({ type: 'END', flags: this.reboot ? END_FLAGS.REBOOT : 0 });
+  }
+
+  /** Whether finishSession still has to send END itself. */
+  get needsEnd(): boolean {
+    return !this.sent || this.result?.status === STATUS.INCOMPLETE;
+  }
+
+  dispose(): void {
+    this.off();
+  }
+}

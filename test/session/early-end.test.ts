@@ -1,0 +1,111 @@
+/**
+ * END right after the last DATA frame (SPEC §4.7, session/early-end.ts): to a device with an
+ * IRAM-safe UART the host sends END before the last ACK is back, saving a round trip; to one that
+ * loses input during flash work it still waits for the last ACK. If the last frame is lost, the
+ * early END gets INCOMPLETE, the host resends and sends END again, and the right image boots.
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
+import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
+import { decodeMessage, FrameDecoder, STATUS, type Message } from '../../src/protocol/index.js';
+import { MemoryReporter } from '../../src/reporter.js';
+import { push } from '../../src/session/index.js';
+import type { Transport } from '../../src/transport/transport.js';
+import { drive, testImage } from './rig.js';
+import { readFileSync } from 'node:fs';
+import { loadDecryptionKey } from '../../src/image/index.js';
+
+const KEY = loadDecryptionKey(readFileSync(new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pem', import.meta.url)));
+const LATENCY = 16;
+
+function decodeAll(bytes: Uint8Array): Message[] {
+  return new FrameDecoder().push(bytes).map(decodeMessage).filter((m): m is Message => m !== undefined);
+}
+
+/** The host end, with a log of when END left and when the ACK completing the image arrived. */
+function tapped(host: Transport, clock: FakeClock, total: number, corrupt?: (m: Message) => boolean) {
+  const log = { endAt: [] as number[], lastAckAt: Number.NaN, results: [] as number[] };
+  const write = host.write.bind(host);
+  host.write = (bytes) => {
+    const out = Uint8Array.from(bytes);
+    // The host writes whole frames (00 body 00); look at each and maybe spoil one.
+    for (const seg of splitFrames(out)) {
+      const [m] = decodeAll(out.subarray(seg.start, seg.end));
+      if (m?.type === 'END') log.endAt.push(clock.now());
+      const mid = seg.start + Math.floor((seg.end - seg.start) / 2);
+      if (m && corrupt?.(m)) out[mid] = out[mid]! ^ 0x55;
+    }
+    return write(out);
+  };
+  const onData = host.onData.bind(host);
+  host.onData = (cb) => onData((b) => {
+    for (const m of decodeAll(b)) {
+      if (m.type === 'ACK' && m.nextOffset === total && Number.isNaN(log.lastAckAt)) log.lastAckAt = clock.now();
+      if (m.type === 'RESULT') log.results.push(m.status);
+    }
+    cb(b);
+  });
+  return log;
+}
+
+function splitFrames(b: Uint8Array): { start: number; end: number }[] {
+  const out: { start: number; end: number }[] = [];
+  let start = 0;
+  for (let i = 0; i < b.length; i++) {
+    if (b[i] !== 0) continue;
+    if (i > start) out.push({ start: Math.max(0, start - 1), end: i + 1 });
+    start = i + 1;
+  }
+  return out;
+}
+
+async function run(iramUart: boolean, corrupt?: (m: Message) => boolean) {
+  const clock = new FakeClock();
+  const flash = createFlashImage();
+  const device = new SimDevice({ flash, key: KEY, clock, iramUart, flashTiming: 'instant', baud: 921600 });
+  await drive(clock, device.settled());
+  const image = testImage(20_000, '3.0.0');
+  let log: ReturnType<typeof tapped> | undefined;
+  const open = async (): Promise<Transport> => {
+    const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: LATENCY }, deviceToHost: { latencyMs: LATENCY } } });
+    log = tapped(c.host, clock, image.length, corrupt);
+    return c.host;
+  };
+  const reporter = new MemoryReporter();
+  const out = await drive(clock, push({ image, open, clock, reporter }));
+  return { out, log: log!, flash, reporter, image };
+}
+
+describe('END without waiting for the last ACK', () => {
+  it('goes out before the last ACK to a device with an IRAM-safe UART, and the image boots', async () => {
+    const { out, log, flash } = await run(true);
+    expect(out.error).toBeUndefined();
+    expect(log.endAt).toHaveLength(1);
+    expect(log.endAt[0]).toBeLessThan(log.lastAckAt); // a round trip saved
+    expect(readDeviceState(flash, { chipRev: 300 }).parts.find((p) => p.label === 'ota_0')).toMatchObject({ valid: true, version: '3.0.0' });
+  });
+
+  it('waits for the last ACK when the device loses input during flash work', async () => {
+    const { out, log } = await run(false);
+    expect(out.error).toBeUndefined();
+    expect(log.endAt).toHaveLength(1);
+    expect(log.endAt[0]).toBeGreaterThanOrEqual(log.lastAckAt);
+  });
+
+  it('resends and ends again when the early END finds the last frame missing (INCOMPLETE)', async () => {
+    const imageLength = testImage(20_000, '3.0.0').length; // same size every time
+    let spoiled = false;
+    const lastFrame = (m: Message): boolean => {
+      if (spoiled || m.type !== 'DATA' || m.offset + m.data.length !== imageLength) return false;
+      spoiled = true;
+      return true;
+    };
+    const { out, log, flash, reporter } = await run(true, lastFrame);
+    expect(spoiled).toBe(true);
+    expect(out.error).toBeUndefined();
+    expect(log.results).toEqual([STATUS.INCOMPLETE, STATUS.OK]);
+    expect(log.endAt).toHaveLength(2);
+    expect(reporter.ofType('retry').length).toBeGreaterThanOrEqual(1);
+    expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+});
