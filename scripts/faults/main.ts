@@ -84,7 +84,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const imageBytes = a.quick ? 128 * 1024 : 256 * 1024;
   const log = (s: string): void => { process.stdout.write(`${s}\n`); };
-  const trials = a.trials ? `${a.trials} trials a row` : a.quick ? 'quick: 3 trials a row in process, 2 over ptys, 1 for stress rows' : '10 trials a row';
+  const trials = a.trials ? `${a.trials} trials a row` : a.quick ? 'quick: 3 trials a row in process, 2 over ptys, 1 for stress and slow rows' : '10 trials a row';
   log(`faults: target ${a.target}, ${trials}, ${imageBytes / 1024} KiB image, seed ${a.seed}` +
     ` (replay: npm run faults -- --target ${a.target} --seed ${a.seed}${a.quick ? ' --quick' : ''}${a.trials ? ` --trials ${a.trials}` : ''})`);
   const images = makeImages(imageBytes);
@@ -108,7 +108,7 @@ async function main(): Promise<number> {
     for (const r of chosen) {
       const results = [];
       const seeds = [];
-      const n = a.trials || (!a.quick ? 10 : r.kind === 'stress' ? 1 : r.clock === 'real' ? 2 : 3);
+      const n = a.trials || (!a.quick ? 10 : r.kind === 'stress' ? 1 : r.quickTrials ?? (r.clock === 'real' ? 2 : 3));
       for (let i = 0; i < n; i++) {
         const s = trialSeed(a.seed, r.name, i);
         seeds.push(s);

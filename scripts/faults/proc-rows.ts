@@ -310,7 +310,8 @@ export function procRows(target: Target, images: ImageSet, bases: ProcContext['b
     rows.push(
       row('proc: ber 1e-6', 'fault', () => ({ deviceArgs: ['--ber', '1e-6'] })),
       row('proc: ber 1e-5', 'fault', () => ({ deviceArgs: ['--ber', '1e-5'] })),
-      row('proc: ber 1e-4', 'fault', () => ({ deviceArgs: ['--ber', '1e-4'] })),
+      // (about a minute a trial: one under --quick)
+      { ...row('proc: ber 1e-4', 'fault', () => ({ deviceArgs: ['--ber', '1e-4'] })), quickTrials: 1 },
       row('proc: drop 1% bytes', 'stress', () => ({ deviceArgs: ['--drop', '0.01'], maxRuns: 1 })),
       row('proc: garbage bursts', 'fault', (rng) => ({ deviceArgs: ['--garbage', String(2048 + Math.floor(rng() * 8192))] })),
       row('proc: link cut', 'fault', (rng, T) => ({ cut: { atMs: Math.floor(rng() * T), ms: 200 + Math.floor(rng() * 2500), how: rng() < 0.5 ? 'cable' : 'unplug' } })),

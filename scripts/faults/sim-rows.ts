@@ -21,6 +21,8 @@ export interface Row {
   clock: 'sim' | 'real';
   /** The code a bad-image row must end with. */
   expected?: string;
+  /** Trials under --quick when not the default (a slow row). */
+  quickTrials?: number;
   run(seed: number): Promise<TrialResult>;
 }
 
