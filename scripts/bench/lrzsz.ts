@@ -59,14 +59,18 @@ export async function runLrzsz(tool: LrzszTool, o: LrzszOptions): Promise<RunRes
   const r = await waitExit(receiver, 1500);
   const s = await waitExit(sender, 1500);
   const notes: string[] = [];
-  if (first === 'timeout') notes.push(`no side finished within ${o.timeoutMs / 1000} s`);
+  if (first === 'timeout') notes.push(`no side finished within ${Math.round(o.timeoutMs / 1000)} s`);
   if (!r.timedOut && r.code !== 0) notes.push(`${receiverCmd[0]} exit ${r.code}`);
   if (!s.timedOut && s.code !== 0) notes.push(`${senderCmd[0]} exit ${s.code}`);
 
   const outPath = join(rcvDir, outName);
   const got = existsSync(outPath) ? readFileSync(outPath) : undefined;
   const intact = got !== undefined && sha256(got) === image.sha256;
-  if (!intact) notes.push(got ? `received ${got.length} bytes that do not match the image` : 'no file received');
+  if (!intact) {
+    notes.push(!got ? 'no file received'
+      : got.length < image.bytes ? `incomplete: ${got.length} of ${image.bytes} bytes received`
+        : `received ${got.length} bytes that do not match the image`);
+  }
   // A straggling sender (sx waiting for an ACK it purged) does not make a delivered file wrong.
   // A straggler stopped after the other side finished does not make a delivered file wrong.
   const ok = intact && first !== 'timeout' && (r.timedOut || r.code === 0) && (s.timedOut || s.code === 0);

@@ -3,13 +3,14 @@
  * emulated UART (scripts/bench/pty-link.ts), in one run. See README "Performance".
  *
  *   npm run bench                    full matrix: 115200 / 921600 / 3000000 baud x 1 / 16 ms x BER 0 / 1e-5
- *   npm run bench -- --quick         921600 and 3000000 at BER 0 with a smaller image (a few minutes)
+ *   npm run bench -- --quick         921600 and 3000000 at BER 0, stop-and-wait rows with a smaller image (< 4 min)
  *   npm run bench -- --json          the JSON document on stdout (table and progress on stderr)
  *   options: --tools a,b  --bauds 921600,3000000  --latencies 1,16  --bers 0,1e-5  --size BYTES
  *            --out DIR (table.txt, table.md, results.json, efficiency.svg)  --no-engine  --seed N
  *
  * Every run is verified: lrzsz rows by the sha256 of the received file, ota-uart rows by the app
- * in the slot the simulated device now boots. Exit status 1 if any delivery failed.
+ * in the slot the simulated device now boots. Exit status 1 if an ota-uart delivery failed (a
+ * ZMODEM or XMODEM run that fails is reported in its row).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -53,10 +54,15 @@ for (const t of tools) if (!TOOLS.includes(t)) usage(`unknown tool "${t}" (one o
 const seed = Number(a.seed);
 const outDir = a.out ?? (a.quick ? join(tmpdir(), 'ota-uart-bench-quick') : join(ROOT, 'docs/bench'));
 
-/** Image size per baud: 1 MiB (256 KiB at 115200); --quick: 512 KiB; --size overrides. */
-function sizeFor(baud: number): number {
+/**
+ * Image size: 1 MiB (256 KiB at 115200) for every tool. --quick keeps 1 MiB for the rows the
+ * targets judge (ota-uart, ota-uart-flash, zmodem: a smaller image would mostly measure the fixed
+ * handshake) and gives the stop-and-wait rows (ota-uart-w1, xmodem1k), whose efficiency does not
+ * depend on the size, a 256 KiB image. --size overrides all.
+ */
+function sizeFor(baud: number, tool: Tool): number {
   if (a.size) return Number(a.size);
-  if (a.quick) return 512 * 1024;
+  if (a.quick && (tool === 'ota-uart-w1' || tool === 'xmodem1k')) return 256 * 1024;
   return baud <= 115200 ? 256 * 1024 : 1024 * 1024;
 }
 
@@ -86,9 +92,11 @@ try {
   for (const ber of bers) {
     for (const latencyMs of latencies) {
       for (const baud of bauds) {
-        const image = imageFor(sizeFor(baud));
         for (const tool of tools) {
+          const image = imageFor(sizeFor(baud, tool));
+          const wall0 = performance.now();
           const r = await runOne(tool, baud, latencyMs, ber, image);
+          const wall = (performance.now() - wall0) / 1000;
           const ceiling = tool === 'ota-uart-flash' ? await ceilingFor(image) : undefined;
           const row = makeRow({
             tool, baud, latencyMs, ber, bytes: image.bytes, seconds: r.seconds, ok: r.ok, note: r.note,
@@ -97,7 +105,7 @@ try {
             flashCeiling: ceiling?.device_bps, flashOnly: ceiling?.flash_only_bps,
           });
           rows.push(row);
-          log(`  ${tool.padEnd(14)} ${String(baud).padStart(7)} ${String(latencyMs).padStart(2)} ms BER ${ber}: ${row.seconds.toFixed(2)} s, efficiency ${row.efficiency.toFixed(3)}${row.ok ? '' : `  FAILED: ${row.note}`}`);
+          log(`  ${tool.padEnd(14)} ${String(baud).padStart(7)} ${String(latencyMs).padStart(2)} ms BER ${ber}: ${row.seconds.toFixed(2)} s, efficiency ${row.efficiency.toFixed(3)}${row.ok ? '' : `  FAILED: ${row.note}`} (run took ${wall.toFixed(1)} s)`);
         }
       }
     }
@@ -105,7 +113,7 @@ try {
   addZmodemRatios(rows);
   if (!a['no-engine']) {
     log('engine speed, no pacing:');
-    engine = await measureEngine({ workDir: work, image: imageFor(a.quick ? 4 << 20 : 8 << 20), log });
+    engine = await measureEngine({ workDir: work, image: imageFor(1024 * 1024), log, count: a.quick ? 4 : 8 });
   }
 } finally {
   rmSync(work, { recursive: true, force: true });
@@ -127,12 +135,14 @@ writeFileSync(join(outDir, 'table.md'), formatMarkdown(rows) + '\n');
 writeFileSync(join(outDir, 'efficiency.svg'), efficiencySvg(rows));
 log(`wrote ${relative(process.cwd(), outDir) || '.'}/{results.json,table.txt,table.md,efficiency.svg}`);
 if (a.json) process.stdout.write(`${JSON.stringify({ rows, targets, engine, machine: doc.machine })}\n`);
-process.exitCode = rows.every((r) => r.ok) && engine.every((e) => e.ok) ? 0 : 1;
+// Our own deliveries must be right; a competitor that fails is a result, not a bench failure.
+process.exitCode = rows.every((r) => r.ok || !r.tool.startsWith('ota-uart')) && engine.every((e) => e.ok) ? 0 : 1;
 
 async function runOne(tool: Tool, baud: number, latencyMs: number, ber: number, image: BenchImage): Promise<RunResult> {
   const wire = (image.bytes * 10) / baud;
-  // Generous: stop-and-wait at 16 ms over a noisy link is slow; a hung run must still end.
-  const timeoutMs = Math.max(60_000, wire * 1000 * 25);
+  // Generous: stop-and-wait at 16 ms over a noisy link is slow (XMODEM waits about a second per
+  // damaged block); a hung run must still end.
+  const timeoutMs = Math.max(90_000, wire * 1000 * 40);
   const link = await PtyLink.start({ dir: join(work, `${tool}-${baud}-${latencyMs}-${ber}`), baud, latencyMs, ber, seed });
   try {
     if (tool === 'zmodem' || tool === 'xmodem1k') return await runLrzsz(tool, { link, image, workDir: work, timeoutMs, latencyMs });

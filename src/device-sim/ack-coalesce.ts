@@ -12,10 +12,15 @@
  */
 import { STATUS, type Message } from '../protocol/index.js';
 
+/** At most this many ACKs are folded into the next one. */
+export const MAX_HELD = 7;
+
 export class AckCoalescer {
   /** True while the task handles a frame with another complete frame already waiting behind it. */
   moreWaiting = false;
   private pending: Message | undefined;
+  /** ACKs superseded since the last one sent. */
+  private held = 0;
 
   constructor(private readonly emit: (m: Message) => void) {}
 
@@ -23,10 +28,14 @@ export class AckCoalescer {
   send(m: Message): void {
     if (m.type === 'ACK') {
       this.pending = undefined; // any newer ACK carries everything an older one said
-      if (this.moreWaiting && m.status === STATUS.OK && m.sack === 0 && m.busyMs === 0) {
+      // Never more than MAX_HELD in a row: a device that lags its input by a frame or two would
+      // otherwise always have a frame waiting and starve the host of ACKs.
+      if (this.moreWaiting && this.held < MAX_HELD && m.status === STATUS.OK && m.sack === 0 && m.busyMs === 0) {
         this.pending = m;
+        this.held++;
         return;
       }
+      this.held = 0;
     } else {
       this.flush();
     }
@@ -43,6 +52,7 @@ export class AckCoalescer {
   flush(): void {
     const m = this.pending;
     this.pending = undefined;
+    this.held = 0;
     if (m) this.emit(m);
   }
 }

@@ -17,8 +17,11 @@ export type BeginEvent = { type: 'begin'; offset: number; total: number; target:
 export type ResumeEvent = { type: 'resume'; offset: number; total: number; target: number };
 /** The device acknowledged everything below `acked` (file offset; `total` = file length). */
 export type ProgressEvent = { type: 'progress'; acked: number; total: number; elapsedMs: number };
-/** A chunk is sent again: `lost` (a later one arrived, this one did not) or after a `timeout`. */
-export type RetryEvent = { type: 'retry'; offset: number; reason: 'lost' | 'timeout' };
+/**
+ * A chunk is sent again: `lost` (a later one arrived, this one did not), `probe` (its resend went
+ * unanswered for two round trips while credit allowed nothing else), or after a `timeout`.
+ */
+export type RetryEvent = { type: 'retry'; offset: number; reason: 'lost' | 'probe' | 'timeout' };
 /** The device announced flash work (erase, or verification at the end) taking `ms`. */
 export type BusyEvent = { type: 'busy'; ms: number; offset?: number; phase?: 'write' | 'verify' };
 /** The link or the session was lost; push() reconnects and resumes (attempt n). */

@@ -148,6 +148,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
             early?.dispose();
           }
         }
+        // Leave the device at the rate it listens at after a reset, where `info` and the next
+        // push look for it first (it keeps a switched rate until it resets, SPEC §4.3).
+        if (!opts.reboot && transport.baud !== initialBaud) await restoreRate(link, initialBaud, hello.maxBaud, clock, opts.signal);
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
         const out: PushResult = {
@@ -215,6 +218,15 @@ function installedBy(hello: HelloAck, target: number): FinishResult | undefined 
   const p = hello.parts[target];
   if (!p || !p.valid || (hello.boot !== target && hello.running !== target)) return undefined;
   return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
+}
+
+/** Best effort: a device that does not come back to the initial rate is still found by rate probing. */
+async function restoreRate(link: DeviceLink, rate: number, maxBaud: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  try {
+    await switchBaud(link, rate, maxBaud, { clock, reporter: silentReporter, signal });
+  } catch {
+    // the update is in; nothing to report
+  }
 }
 
 /** HELLO time after a lost session, per rate tried. */

@@ -13,6 +13,7 @@ import type { Reporter } from '../reporter.js';
 import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
 import { ackStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { RttEstimator } from './rtt.js';
+import { leadMs, WirePacer } from './wire-pacer.js';
 
 export interface UploadParams {
   image: Uint8Array;
@@ -57,7 +58,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   const txTime = new Float64Array(nChunks);
   const txCount = new Uint16Array(nChunks);
   const sacked = new Uint8Array(nChunks);
+  const vDone = new Float64Array(nChunks); // when the pacer's model has each chunk's last send off the wire
   const resend = new Set<number>();
+  const pacer = new WirePacer(() => 10_000 / Math.max(1, link.transport.baud), leadMs(link.transport.baud, p.chunk + 20));
   const rtt = new RttEstimator(MIN_RTO_MS);
   const stats: UploadStats = p.stats ?? newUploadStats();
 
@@ -96,6 +99,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         if (txCount[k] === 1) rtt.sample(now - txTime[k]!);
         resend.delete(k);
       }
+      if (newIdx > ackedIdx) pacer.delivered(now, vDone[newIdx - 1]!);
       acked = a.nextOffset;
       ackedIdx = newIdx;
       stalls = 0;
@@ -120,6 +124,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (k >= nChunks) break;
       sacked[k] = 1;
       highest = k;
+      pacer.delivered(p.clock.now(), vDone[k]!);
       newestHeld = Math.max(newestHeld, txOrder[k]!);
     }
     // Every hole that was transmitted before something the device now holds is lost.
@@ -128,7 +133,17 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     }
   };
 
-  const unlisten = link.listen((m) => { if (m.type === 'ACK') onAck(m); });
+  let allSent = p.onAllSent;
+  // An END sent after the last frame (onAllSent) that finds data missing is answered INCOMPLETE:
+  // every chunk sent before it and not held by the device was lost. Resend them now.
+  const onIncomplete = (): void => {
+    for (let k = ackedIdx; k < nChunks; k++) if (!sacked[k] && txOrder[k]! > 0) resend.add(k);
+    notify();
+  };
+  const unlisten = link.listen((m) => {
+    if (m.type === 'ACK') onAck(m);
+    else if (m.type === 'RESULT' && m.status === STATUS.INCOMPLETE && allSent === undefined && p.onAllSent) onIncomplete();
+  });
   // A cut cable (a USB adapter that vanished) ends the wait at once, not at the next RTO: the
   // caller's reconnect and resume start right away.
   const unlistenLost = link.onLost((e) => { failure ??= e; notify(); });
@@ -146,6 +161,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     txCount[k] = Math.min(txCount[k]! + 1, 65535);
     stats.framesSent++;
     const wire = encodeData(off, p.image.subarray(off, Math.min(off + p.chunk, total)));
+    vDone[k] = pacer.wrote(p.clock.now(), wire.length);
     batch.push({ k, wire });
     batchBytes += wire.length;
   };
@@ -160,7 +176,6 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     for (const f of frames) txTime[f.k] = now;
   };
 
-  let allSent = p.onAllSent;
   const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
 
   try {
@@ -178,7 +193,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
       }
-      if (nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit()) {
+      const newFits = nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit();
+      if (newFits && pacer.waitMs(p.clock.now()) === 0) {
         queue(nextNew++);
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
@@ -194,11 +210,26 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         continue;
       }
       // 3. Nothing to send: wait for an ACK or the retransmission timeout.
+      // (New data held back by the pacer is sent when the wire has room for it.)
       const now = p.clock.now();
       const deadline = Math.max(lastProgress, busyUntil) + rtt.rto() + flightTimeMs(link, nextNew, ackedIdx, p.chunk);
-      if (now < deadline) {
+      // A resent chunk at next_offset that credit keeps us from following with new data can only be
+      // confirmed by its own ACK; two round trips without it, and it was lost again: resend it now
+      // instead of idling until the RTO (a second loss of one chunk happens at high BER).
+      const probeAt = !newFits && ackedIdx < nChunks && txCount[ackedIdx]! >= 2 && rtt.srtt > 0
+        ? Math.max(txTime[ackedIdx]! + 2 * rtt.srtt + flightTimeMs(link, nextNew, ackedIdx, p.chunk), busyUntil)
+        : Infinity;
+      if (now >= probeAt && now < deadline) {
+        stats.retransmits++;
+        p.reporter.event({ type: 'retry', offset: offsetOf(ackedIdx), reason: 'probe' });
+        queue(ackedIdx);
+        await flush();
+        continue;
+      }
+      const wakeAt = Math.min(newFits ? now + pacer.waitMs(now) : Infinity, deadline, probeAt);
+      if (now < wakeAt) {
         await new Promise<void>((resolve) => {
-          const t = p.clock.setTimer(deadline - now, () => { wake = undefined; resolve(); });
+          const t = p.clock.setTimer(wakeAt - now, () => { wake = undefined; resolve(); });
           wake = () => { t.cancel(); resolve(); };
         });
         continue;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import { createFlashImage, SimDevice, type SimDeviceOptions } from '../../src/device-sim/index.js';
 import { encodeMessage, STATUS, type MessageOf } from '../../src/protocol/index.js';
-import { beginMsg, CHUNK, dataMsg, drive, fixture, Probe, testKey } from './helpers.js';
+import { beginMsg, CHUNK, dataMsg, drive, fixture, makeImage, Probe, testKey } from './helpers.js';
 
 const image = fixture('app_esp32.rsa.enc.bin'); // 3664 bytes: chunks at 512, 1536, 2560, 3584
 
@@ -32,6 +32,18 @@ describe('ACK coalescing', () => {
     expect(out.map((a) => [a.type, a.status, a.nextOffset, a.sack])).toEqual([['ACK', STATUS.OK, 2560 + CHUNK, 0]]);
     expect(dev.stats.consumed).toBe(3);
     expect(dev.stats.acks).toBe(1);
+  });
+
+  it('acknowledges a long burst at least every eight frames, so a lagging device never starves the host', async () => {
+    const big = makeImage({ version: '9.0.0', size: 24_000 }).enc; // 23 chunks
+    const clock = new FakeClock();
+    const dev = new SimDevice({ flash: createFlashImage(), key: testKey, clock });
+    const probe = new Probe(dev);
+    await drive(clock, dev.settled());
+    await probe.send(beginMsg(big));
+    const offsets = Array.from({ length: 20 }, (_, i) => 512 + i * CHUNK);
+    const out = acks(await probe.sendRaw(Buffer.concat(offsets.map((o) => encodeMessage(dataMsg(big, o))))));
+    expect(out.map((a) => (a.nextOffset - 512) / CHUNK)).toEqual([8, 16, 20]);
   });
 
   it('still reports a hole at once, and acknowledges the frame that fills it', async () => {

@@ -79,7 +79,8 @@ describe('push() to the simulated device', () => {
     const r = await drive(clock, push({ image: fixture('app_esp32.rsa.enc.bin'), open: async () => sim.host, clock, baud: 921600 }));
     expect(r.baud).toBe(921600);
     expect(r.after.boot.version).toBe('1.2.3-vector');
-    expect(sim.device.stats.baudSwitches).toBe(1);
+    expect(sim.device.stats.baudSwitches).toBe(2); // to 921600, and back to 115200 at the end
+    expect(sim.device.baud).toBe(115200);
     expect(readDeviceState(flash, BOOT).bootLabel).toBe('ota_0');
     await sim.close();
   });

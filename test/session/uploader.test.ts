@@ -46,7 +46,9 @@ describe('uploadData (selective repeat over a memory link)', () => {
   it('never sends beyond the credit the device granted', async () => {
     // A receiver that consumes nothing: only the initial credit may ever be sent.
     const run = async (hostCredit: (rx: IdealReceiver, img: Uint8Array) => number) => {
-      const { image, rx, hostLink, clock } = setup(60_000, {}, 4 * CHUNK);
+      // At a high nominal rate: the host paces new data to the line (wire-pacer.ts), and a deaf
+      // receiver never shows it a faster link, so at 115200 only two frames would leave in 50 ms.
+      const { image, rx, hostLink, clock } = setup(60_000, { baud: 3_000_000 }, 4 * CHUNK);
       rx.deaf = true;
       const ac = new AbortController();
       const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: hostCredit(rx, image), clock, reporter: new MemoryReporter(), signal: ac.signal });
@@ -90,15 +92,15 @@ describe('uploadData (selective repeat over a memory link)', () => {
     const clock = new FakeClock();
     const pair = createMemoryLink({ clock });
     const image = randomBytes(60_000);
-    const rx = new IdealReceiver(pair[1], image.length, START, CHUNK, 16 * CHUNK);
-    rx.deaf = true; // everything granted is sent; the host then waits for ACKs
+    const rx = new IdealReceiver(pair[1], image.length, START, CHUNK, 2 * CHUNK);
+    rx.deaf = true; // everything granted (two chunks) is sent; the host then waits for ACKs
     const hostLink = new DeviceLink(pair[0], clock);
     const stats = newUploadStats();
     const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter(), stats });
     let failedAt = -1;
     const caught = p.catch((e: unknown) => { failedAt = clock.now(); return e; });
-    await clock.advance(50);
-    expect(stats.framesSent).toBe(16); // the whole window went out, and nothing failed yet
+    for (let i = 0; i < 40; i++) await clock.advance(10); // both frames are on the wire (115200 baud)
+    expect(stats.framesSent).toBe(2); // the whole credit went out, and nothing failed yet
     expect(failedAt).toBe(-1);
     const cutAt = clock.now();
     pair.disconnect(); // the USB adapter vanishes

@@ -1,0 +1,57 @@
+/**
+ * How far ahead of the wire the host writes. Everything below the uploader (the serial stream's
+ * buffer, the driver, a USB adapter) is one FIFO: if the host writes a whole window at once, a
+ * resent chunk queues behind that window and reaches the device a window-time late, by which time
+ * the device's credit (which cannot pass the hole) is used up and the line stands idle for a round
+ * trip. Every lost frame would cost a round trip. So new data is written only while less than
+ * `leadMs` of it is still waiting for the wire; resends go out at once, ahead of new data that is
+ * held back.
+ *
+ * The wire is modelled at the port's nominal rate. A link can be faster than that (a pty, native
+ * USB CDC, which ignore the rate): when the device acknowledges bytes that the model says have not
+ * left yet, the model catches up, and once that happens by more than half the lead the link is
+ * plainly not a paced UART and pacing stops, so such a link is never slowed down.
+ */
+export class WirePacer {
+  /** Virtual time (ms) at which everything written so far has left the wire. */
+  private wireEnd = 0;
+  /** Set once the link proved faster than its nominal rate. */
+  private off = false;
+
+  constructor(
+    /** Milliseconds one byte takes on the wire (10 / baud * 1000 for 8N1). */
+    private readonly msPerByte: () => number,
+    private readonly leadMs: number,
+  ) {}
+
+  /** Milliseconds to wait before more new data may be written (0: now). */
+  waitMs(now: number): number {
+    if (this.off) return 0;
+    return Math.max(0, this.wireEnd - now - this.leadMs);
+  }
+
+  /** Accounts `bytes` written at `now`; returns when they will have left the wire (model time). */
+  wrote(now: number, bytes: number): number {
+    this.wireEnd = Math.max(this.wireEnd, now) + bytes * this.msPerByte();
+    return this.wireEnd;
+  }
+
+  /** The device has bytes the model expected to leave the wire at `doneAt`; if that is still ahead, catch up. */
+  delivered(now: number, doneAt: number): void {
+    if (doneAt <= now) return;
+    this.wireEnd -= doneAt - now;
+    if (doneAt - now > this.leadMs / 2) this.off = true;
+  }
+}
+
+/**
+ * At least this much new data stays queued for the wire: a host process that is not scheduled for a
+ * while (a busy PC, a loaded VM) must not leave the line idle. 8 ms was too little on a loaded 2-core
+ * machine; 20 ms keeps a resend within the 32 KiB window's reach at 3 Mbaud behind 16 ms latency.
+ */
+export const LEAD_FLOOR_MS = 20;
+
+/** Lead kept queued below the host: enough to ride out event-loop hiccups, and at least two frames. */
+export function leadMs(baud: number, frameBytes: number): number {
+  return Math.max(LEAD_FLOOR_MS, (2 * frameBytes * 10_000) / Math.max(1, baud));
+}

@@ -1,0 +1,125 @@
+/**
+ * Pacing new data to the line (session/wire-pacer.ts): the host keeps only a short lead of unsent
+ * bytes below it, so a resent chunk is not queued behind a whole window; a link that turns out to
+ * be faster than its nominal rate is not slowed down.
+ */
+import { describe, expect, it } from 'vitest';
+import { FakeClock } from '../../src/clock.js';
+import { MemoryReporter } from '../../src/reporter.js';
+import { DeviceLink } from '../../src/session/device-link.js';
+import { uploadData } from '../../src/session/uploader.js';
+import { LEAD_FLOOR_MS, leadMs, WirePacer } from '../../src/session/wire-pacer.js';
+import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
+import { decodeMessage, FrameDecoder } from '../../src/protocol/index.js';
+import { IdealReceiver } from './ideal-receiver.js';
+
+const START = 512;
+const CHUNK = 1024;
+
+describe('WirePacer', () => {
+  it('lets new data out while less than the lead waits for the wire', () => {
+    const p = new WirePacer(() => 1, 10); // 1 ms a byte, 10 ms lead
+    expect(p.waitMs(0)).toBe(0);
+    expect(p.wrote(0, 8)).toBe(8);
+    expect(p.waitMs(0)).toBe(0);
+    p.wrote(0, 8); // 16 ms queued
+    expect(p.waitMs(0)).toBe(6);
+    expect(p.waitMs(6)).toBe(0);
+    expect(p.wrote(100, 5)).toBe(105); // an idle wire starts again from now
+  });
+
+  it('catches up with a link faster than nominal, and stops pacing one that is plainly not a UART', () => {
+    const p = new WirePacer(() => 1, 10);
+    p.wrote(0, 30);
+    p.delivered(0, 3); // acknowledged 3 ms early: catch up by that much
+    expect(p.waitMs(0)).toBe(17);
+    p.delivered(0, 20); // 20 ms early: more than half the lead
+    expect(p.waitMs(0)).toBe(0);
+    p.wrote(0, 1000);
+    expect(p.waitMs(0)).toBe(0);
+  });
+
+  it('keeps at least two frames of lead', () => {
+    expect(leadMs(3_000_000, 1044)).toBe(LEAD_FLOOR_MS);
+    expect(leadMs(115200, 1044)).toBeCloseTo((2 * 1044 * 10_000) / 115200, 6);
+  });
+});
+
+describe('uploadData paces new data to the line', () => {
+  it('keeps the unsent backlog below it within the lead on a paced link, and delivers everything', async () => {
+    const clock = new FakeClock();
+    const baud = 921600;
+    const [host, dev] = createMemoryLink({ clock, baud, aToB: { pace: true, latencyMs: 16, txBufferBytes: 1 << 20 }, bToA: { pace: true, latencyMs: 16 } });
+    const image = Uint8Array.from({ length: 120_000 }, (_, i) => (i * 7) & 0xff);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 16 * CHUNK);
+    let maxBacklog = 0;
+    const write = host.write.bind(host);
+    host.write = (b) => {
+      const p = write(b);
+      maxBacklog = Math.max(maxBacklog, host.txStats.written - host.txStats.sent);
+      return p;
+    };
+    let done = false;
+    const up = uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() })
+      .finally(() => { done = true; });
+    for (let i = 0; i < 20_000 && !done; i++) await clock.advance(1);
+    await up;
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    // The lead (20 ms at 921600: 1843 bytes, under two frames, so two frames), plus the frame that
+    // crossed it and the link's 2 ms delivery batch. Without pacing the whole 16 KiB window sat here.
+    expect(maxBacklog).toBeLessThanOrEqual(3 * (CHUNK + 20) + (2 * baud) / 10_000);
+  });
+
+  it('does not slow a link that is faster than its nominal rate (an unpaced one)', async () => {
+    const clock = new FakeClock();
+    const [host, dev] = createMemoryLink({ clock, baud: 9600, aToB: { rng: seededRng(1) } }); // instant, nominally 9600
+    const image = Uint8Array.from({ length: 60_000 }, (_, i) => i & 0xff);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 16 * CHUNK);
+    await uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() });
+    expect(clock.now()).toBe(0); // no fake time had to pass: nothing waited for a 9600-baud wire
+    expect(rx.next).toBe(image.length);
+  });
+});
+
+describe('uploadData probes a resend that went missing', () => {
+  it('resends the chunk at next_offset after two round trips, not after the RTO, when credit allows nothing else', async () => {
+    // Window of 4 chunks, 16 ms each way. The chunk at 512 + 2 KiB is lost twice: the first loss
+    // shows as a hole, but the resend's loss cannot (everything after it was sent before it, and
+    // credit ends at the hole + 4 chunks).
+    const clock = new FakeClock();
+    const [host, dev] = createMemoryLink({ clock, baud: 921600, aToB: { pace: true, latencyMs: 16 }, bToA: { pace: true, latencyMs: 16 } });
+    const image = Uint8Array.from({ length: 12_000 }, (_, i) => (i * 13) & 0xff);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 4 * CHUNK);
+    const victim = START + 2 * CHUNK;
+    let spoiled = 0;
+    const write = host.write.bind(host);
+    host.write = (b) => {
+      const out = Uint8Array.from(b);
+      // Frames are 00 body 00; a DATA frame's offset sits right after ver/type in the decoded body,
+      // so find the victim by decoding each frame.
+      let start = 0;
+      for (let i = 0; i < out.length; i++) {
+        if (out[i] !== 0) continue;
+        if (i > start && spoiled < 2) {
+          const [m] = new FrameDecoder().push(out.subarray(start - 1 < 0 ? 0 : start - 1, i + 1)).map(decodeMessage);
+          if (m?.type === 'DATA' && m.offset === victim) {
+            out[start + 3] = out[start + 3]! ^ 0x20;
+            spoiled++;
+          }
+        }
+        start = i + 1;
+      }
+      return write(out);
+    };
+    const reporter = new MemoryReporter();
+    let done = false;
+    const up = uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter })
+      .finally(() => { done = true; });
+    for (let i = 0; i < 5000 && !done; i++) await clock.advance(1);
+    const stats = await up;
+    expect(spoiled).toBe(2);
+    expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
+    expect(stats.timeouts).toBe(0);
+    expect(reporter.ofType('retry').map((e) => e['reason'])).toEqual(['lost', 'probe']);
+  });
+});
