@@ -119,4 +119,20 @@ describe('finding the device again at the rate it was switched to', () => {
     const info = await drive(clock, deviceInfo({ open: open(), clock }));
     expect(info.boot).toMatchObject({ slot: 'ota_0', version: '2.0.0' });
   });
+
+  it('`info` finds a device an earlier host left at the switched rate (the host was killed before switching it back)', async () => {
+    const { clock, device, open } = setup();
+    const { enc } = makeImage({ version: '2.0.0', size: 96 * 1024 });
+    // the first host loses its port for good after the switch: the device stays at 921600
+    let opens = 0;
+    const dying = async () => {
+      if (opens++ > 0) throw new OtaError('PORT_NOT_FOUND', 'gone');
+      return open(32 * 1024)();
+    };
+    const err = await drive(clock, push({ image: enc, open: dying, clock, baud: FAST, reconnectTimeoutMs: 500 }).catch((e: unknown) => e));
+    expect(err).toMatchObject({ code: 'LINK_LOST' });
+    expect(device.baud).toBe(FAST);
+    const info = await drive(clock, deviceInfo({ open: open(), clock, connectTimeoutMs: 5000, alsoTryBaud: FAST }));
+    expect(info.running).toMatchObject({ slot: 'factory' });
+  });
 });
