@@ -47,11 +47,13 @@ export async function runLrzsz(tool: LrzszTool, o: LrzszOptions): Promise<RunRes
   // The transfer is over when either side leaves: sz after ZFIN/"OO", rx after ACKing EOT. The
   // other side may linger on a timeout (rz re-sending ZFIN for 20 s when the final "OO" is lost,
   // sx waiting for an ACK it flushed), which is not part of moving the file.
+  let timer: NodeJS.Timeout | undefined;
   const first = await Promise.race([
     sender.exited.then(() => 'sender' as const),
     receiver.exited.then(() => 'receiver' as const),
-    sleep(o.timeoutMs).then(() => 'timeout' as const),
+    new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), o.timeoutMs); }),
   ]);
+  clearTimeout(timer); // a pending timer would keep the bench process alive for minutes
   // Let the last word cross the link before reading the clock.
   await sleep(o.latencyMs + 30);
   const seconds = linkSeconds(link);

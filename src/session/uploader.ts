@@ -226,7 +226,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         await flush();
         continue;
       }
-      const wakeAt = Math.min(newFits ? now + pacer.waitMs(now) : Infinity, deadline, probeAt);
+      const paceWait = newFits ? pacer.waitMs(now) : Infinity;
+      if (paceWait === 0) continue; // the wire made room since step 2 looked
+      const wakeAt = Math.min(now + paceWait, deadline, probeAt);
       if (now < wakeAt) {
         await new Promise<void>((resolve) => {
           const t = p.clock.setTimer(wakeAt - now, () => { wake = undefined; resolve(); });

@@ -123,3 +123,34 @@ describe('uploadData probes a resend that went missing', () => {
     expect(reporter.ofType('retry').map((e) => e['reason'])).toEqual(['lost', 'probe']);
   });
 });
+
+describe('uploadData with a clock that moves between two readings', () => {
+  it('never takes the pacer running out of wait for a retransmission timeout', async () => {
+    // A real clock advances between the pacing check that holds data back and the wait that
+    // follows; if the wait has just expired, that is room on the wire, not a timeout.
+    // Node's timers may fire a fraction of a millisecond early (they truncate), and every reading
+    // of the clock is a little later than the one before.
+    class TickingClock extends FakeClock {
+      private drift = 0;
+      override now(): number {
+        this.drift += 0.0004;
+        return super.now() + this.drift;
+      }
+      override setTimer(ms: number, fn: () => void) {
+        return super.setTimer(Math.max(0, ms - 0.0005), fn);
+      }
+    }
+    const clock = new TickingClock();
+    const [host, dev] = createMemoryLink({ clock, baud: 921600, aToB: { pace: true, latencyMs: 4 }, bToA: { pace: true, latencyMs: 4 } });
+    const image = Uint8Array.from({ length: 200_000 }, (_, i) => (i * 31) & 0xff);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 32 * CHUNK);
+    let done = false;
+    const up = uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter() })
+      .finally(() => { done = true; });
+    for (let i = 0; i < 20_000 && !done; i++) await clock.advance(0.5);
+    const stats = await up;
+    expect(rx.next).toBe(image.length);
+    expect(stats.timeouts).toBe(0);
+    expect(stats.retransmits).toBe(0);
+  });
+});
