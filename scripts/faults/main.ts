@@ -36,8 +36,10 @@ interface Args {
   verbose: boolean;
 }
 
+const USAGE = 'usage: npm run faults -- [--quick] [--trials N] [--target sim|c] [--seed N] [--only REGEX] [--verbose]';
+
 function usage(msg: string): never {
-  process.stderr.write(`faults: ${msg}\nusage: npm run faults -- [--quick] [--trials N] [--target sim|c] [--seed N] [--only REGEX] [--verbose]\n`);
+  process.stderr.write(`faults: ${msg}\n${USAGE}\n`);
   process.exit(3);
 }
 
@@ -61,7 +63,10 @@ function parseArgs(argv: string[]): Args {
       a.target = t;
     } else if (o === '--only') a.only = new RegExp(v(), 'i');
     else if (o === '--verbose' || o === '-v') a.verbose = true;
-    else if (o === '--help' || o === '-h') usage('help');
+    else if (o === '--help' || o === '-h') {
+      process.stdout.write(`${USAGE}\n(see "Faults and power loss" in README.md)\n`);
+      process.exit(0);
+    }
     else usage(`unknown option ${o}`);
   }
   return a;
@@ -79,7 +84,7 @@ async function main(): Promise<number> {
   const t0 = performance.now();
   const imageBytes = a.quick ? 128 * 1024 : 256 * 1024;
   const log = (s: string): void => { process.stdout.write(`${s}\n`); };
-  const trials = a.trials ? `${a.trials} trials a row` : a.quick ? 'quick: 3 trials a row in process, 2 over ptys, 1 for stress rows' : '10 trials a row';
+  const trials = a.trials ? `${a.trials} trials a row` : a.quick ? 'quick: 3 trials a row in process, 2 over ptys, 1 for stress and slow rows' : '10 trials a row';
   log(`faults: target ${a.target}, ${trials}, ${imageBytes / 1024} KiB image, seed ${a.seed}` +
     ` (replay: npm run faults -- --target ${a.target} --seed ${a.seed}${a.quick ? ' --quick' : ''}${a.trials ? ` --trials ${a.trials}` : ''})`);
   const images = makeImages(imageBytes);
@@ -103,11 +108,13 @@ async function main(): Promise<number> {
     for (const r of chosen) {
       const results = [];
       const seeds = [];
-      const n = a.trials || (!a.quick ? 10 : r.kind === 'stress' ? 1 : r.clock === 'real' ? 2 : 3);
+      const n = a.trials || (!a.quick ? 10 : r.kind === 'stress' ? 1 : r.quickTrials ?? (r.clock === 'real' ? 2 : 3));
       for (let i = 0; i < n; i++) {
         const s = trialSeed(a.seed, r.name, i);
         seeds.push(s);
-        const res = await r.run(s);
+        const res = await r.run(s).catch((e: unknown) => {
+          throw new SetupError(`${r.name}: ${(e as Error)?.message ?? String(e)}`);
+        });
         results.push(res);
         if (a.verbose) log(`  ${r.name} #${i} (seed ${s}): ${res.code}, ${res.runs} run(s), ${(res.ms / 1000).toFixed(2)} s; ${res.notes.join('; ')}`);
       }
@@ -122,16 +129,19 @@ async function main(): Promise<number> {
   }
   log('');
   log(renderTable(summaries));
-  log(`(time: "sim" is simulated time of the in-process device at ${'921600'} baud with ESP32 flash timing; "real" is wall time over ptys)`);
+  log('(time: "sim" is simulated time of the in-process device at 921600 baud with ESP32 flash timing; "real" is wall time over ptys)');
   log(summaryLine(a.target, a.seed, summaries, (performance.now() - t0) / 1000));
   if (summaries.some((s) => !s.invariantsOk)) return 1;
   if (summaries.some((s) => !s.ok)) return 2;
   return 0;
 }
 
+/** The matrix could not run a row at all (a tool missing, a clean push failing): not a finding. */
+class SetupError extends Error {}
+
 if (process.argv[1] && /main\.[tj]s$/.test(process.argv[1])) {
   main().then((code) => process.exit(code), (e: unknown) => {
-    process.stderr.write(`faults: ${(e as Error)?.stack ?? String(e)}\n`);
+    process.stderr.write(`faults: ${e instanceof SetupError ? `cannot run ${e.message}` : ((e as Error)?.stack ?? String(e))}\n`);
     process.exit(3);
   });
 }

@@ -85,6 +85,8 @@ interface ProcTrialOptions {
   /** kill -9 the device (a power cut, then restart on the same flash) or the host (then push again). */
   kill?: { who: 'device' | 'host'; atAcked?: number; atMs?: number; restartAfterMs?: number };
   cut?: { atMs: number; ms: number; how: 'cable' | 'unplug' };
+  /** A stray copy of the push's BEGIN reaches the device this long after the first (via the relay). */
+  duplicateBeginAfterMs?: number;
   maxRuns?: number;
 }
 
@@ -184,7 +186,8 @@ async function procTrial(ctx: ProcContext, o: ProcTrialOptions): Promise<TrialRe
     if (f.slotChanged) slotChanges++;
     for (const p of f.problems) notes.push(`${when}: ${p}`);
   };
-  const relay = o.cut ? await Relay.start(dir) : undefined;
+  const relay = o.cut || o.duplicateBeginAfterMs !== undefined ? await Relay.start(dir) : undefined;
+  if (o.duplicateBeginAfterMs !== undefined) relay!.echoBegin(o.duplicateBeginAfterMs);
   const pty = relay ? undefined : await ptyPair(dir, 'dev', 'host');
   const devPort = relay?.dev ?? pty!.a;
   const hostPort = relay?.host ?? pty!.b;
@@ -245,6 +248,7 @@ async function procTrial(ctx: ProcContext, o: ProcTrialOptions): Promise<TrialRe
       runs++;
     }
     tEnd = Date.now();
+    if (relay?.echoedAt !== undefined) notes.push(`duplicate BEGIN at ${relay.echoedAt - t0} ms (push ended at ${tEnd - t0} ms)`);
   } catch (e) {
     code = 'HARNESS';
     notes.push(`harness: ${(e as Error).message}`);
@@ -306,10 +310,12 @@ export function procRows(target: Target, images: ImageSet, bases: ProcContext['b
     rows.push(
       row('proc: ber 1e-6', 'fault', () => ({ deviceArgs: ['--ber', '1e-6'] })),
       row('proc: ber 1e-5', 'fault', () => ({ deviceArgs: ['--ber', '1e-5'] })),
-      row('proc: ber 1e-4', 'fault', () => ({ deviceArgs: ['--ber', '1e-4'] })),
+      // (about a minute a trial: one under --quick)
+      { ...row('proc: ber 1e-4', 'fault', () => ({ deviceArgs: ['--ber', '1e-4'] })), quickTrials: 1 },
       row('proc: drop 1% bytes', 'stress', () => ({ deviceArgs: ['--drop', '0.01'], maxRuns: 1 })),
       row('proc: garbage bursts', 'fault', (rng) => ({ deviceArgs: ['--garbage', String(2048 + Math.floor(rng() * 8192))] })),
       row('proc: link cut', 'fault', (rng, T) => ({ cut: { atMs: Math.floor(rng() * T), ms: 200 + Math.floor(rng() * 2500), how: rng() < 0.5 ? 'cable' : 'unplug' } })),
+      row('proc: duplicate BEGIN', 'fault', (rng, T) => ({ duplicateBeginAfterMs: Math.floor(rng() * T) })),
       row('proc: device reset at offset', 'fault', (rng) => ({ deviceArgs: ['--reset-at', String(513 + Math.floor(rng() * (total - 513)))] })),
     );
   }

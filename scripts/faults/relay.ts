@@ -3,8 +3,10 @@
  * host) with this process copying bytes between the relay ends. `cut(ms, 'cable')` drops every
  * byte both ways for a while (a loose wire: both ports stay); `cut(ms, 'unplug')` makes the host's
  * port disappear and come back under the same name (a USB adapter re-enumerating), while the
- * device keeps running.
+ * device keeps running. `echoBegin(ms)` sends the device a second copy of the host's next BEGIN
+ * that long after the first (a stray duplicate arriving in the middle of the data).
  */
+import { FrameDecoder, decodeMessage, encodeMessage } from '../../src/protocol/index.js';
 import { openSerialTransport, type SerialTransport } from '../../src/transport/serial.js';
 import { ptyPair, sleep, type Proc } from './procs.js';
 
@@ -13,6 +15,10 @@ export class Relay {
   private hostSide: (Proc & { a: string; b: string }) | undefined;
   private hostEnd: SerialTransport | undefined;
   private stopped = false;
+  private echo: number | undefined;
+  /** When the duplicate BEGIN went to the device (Date.now()), once it has. */
+  echoedAt: number | undefined;
+  private readonly watch = new FrameDecoder();
 
   private constructor(
     private readonly dir: string,
@@ -54,6 +60,24 @@ export class Relay {
     if (!this.stopped) await this.plug();
   }
 
+  echoBegin(afterMs: number): void {
+    this.echo = afterMs;
+  }
+
+  private look(bytes: Uint8Array): void {
+    for (const f of this.watch.push(bytes)) {
+      const m = decodeMessage(f);
+      if (m?.type !== 'BEGIN' || this.echo === undefined) continue;
+      const copy = encodeMessage(m);
+      setTimeout(() => {
+        if (this.stopped) return;
+        this.echoedAt = Date.now();
+        this.devEnd.write(copy).catch(() => {});
+      }, this.echo);
+      this.echo = undefined;
+    }
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.hostEnd?.close().catch(() => {});
@@ -65,7 +89,11 @@ export class Relay {
   private async plug(): Promise<void> {
     this.hostSide = await ptyPair(this.dir, 'host-relay', 'host');
     const t = await openSerialTransport(this.hostSide.a, { baud: 115200 });
-    t.onData((b) => { if (this.forwarding) this.devEnd.write(b).catch(() => {}); });
+    t.onData((b) => {
+      if (!this.forwarding) return;
+      this.devEnd.write(b).catch(() => {});
+      if (this.echo !== undefined) this.look(b);
+    });
     this.hostEnd = t;
   }
 }

@@ -21,6 +21,8 @@ export interface Row {
   clock: 'sim' | 'real';
   /** The code a bad-image row must end with. */
   expected?: string;
+  /** Trials under --quick when not the default (a slow row). */
+  quickTrials?: number;
   run(seed: number): Promise<TrialResult>;
 }
 
@@ -131,7 +133,8 @@ export function simRows(images: ImageSet, context: () => Promise<SimContext>): R
       const erase = rng() < 0.5;
       return {
         tear: {
-          at: Math.floor(rng() * (erase ? 2 : 300)), kind: erase ? 'erase' : 'program', range: NVS_RECORD,
+          // (one record per KiB; erases: when full, and the clear at END)
+          at: Math.floor(rng() * (erase ? 1 + Math.ceil(total / (128 * 1024)) : total / 1024)), kind: erase ? 'erase' : 'program', range: NVS_RECORD,
           mode: pick<TearMode>(rng, ['before', 'partial', 'after']), fraction: rng(),
         },
       };

@@ -14,7 +14,7 @@ import { connectSim, Flash, SimDevice, type SimDeviceOptions, type SimLinkWireOp
 import { OtaError } from '../../src/errors.js';
 import { encodeMessage } from '../../src/protocol/index.js';
 import { MemoryReporter } from '../../src/reporter.js';
-import { push } from '../../src/session/index.js';
+import { deviceInfo, push } from '../../src/session/index.js';
 import { checkFlash, snapshot } from './flash-check.js';
 import { FlashMonitor, type Tear } from './flash-monitor.js';
 import type { TestImage } from './images.js';
@@ -112,8 +112,16 @@ export async function simTrial(o: SimTrialOptions): Promise<TrialResult> {
     if (!TRANSIENT.has(code)) break;
     if (checkFlash(flash.view(0, flash.size), monitor.baseline, o.image.plain).newBoots) break; // installed after all
   }
+  const ms = clock.now() - t0;
+  if (reportedOk) {
+    // What an operator does next: `ota-uart info` (which only knows the initial rate) must find
+    // the device (what boots is read from the flash below, not from its answer).
+    const info = await driveUntil(clock, deviceInfo({ open, clock, connectTimeoutMs: 5000 }), 60_000);
+    if (info.hung || !info.ok) codes.push(`INFO ${info.hung ? 'HUNG' : (info.error as OtaError)?.code}`);
+  }
   monitor.disarm();
   if (monitor.tornAt) notes.push(`power cut ${monitor.tornAt.mode} ${monitor.tornAt.op}`);
+  else if (o.tear) notes.push(`no power cut: flash operation ${o.tear.at} of its kind never came`);
   // Let the device finish what it was doing (a final flash write) before reading the flash.
   await clock.advance(2000);
   const f = checkFlash(flash.view(0, flash.size), monitor.baseline, o.image.plain, reportedOk ? true : o.image.plain ? undefined : false);
@@ -128,7 +136,7 @@ export async function simTrial(o: SimTrialOptions): Promise<TrialResult> {
     slotChanges: (f.slotChanged ? 1 : 0) + monitor.slotChanges,
     falseSuccess: f.falseSuccess ? 1 : 0,
     retries,
-    ms: clock.now() - t0 - 2000,
+    ms,
     runs,
     resumeOffset,
     flashOps: monitor.allOps,

@@ -48,14 +48,15 @@ export function framesVec(): string {
   const header = cat([0xcf, 0xb6, 0x88, 0x07], rnd(508));
   const z32 = new Uint8Array(32);
   const helloAck = (over: Record<string, Value>): Record<string, Value> => ({
-    status: 0, proto: 1, max_frame: 1040, window: 4096, max_baud: 2000000, chip_id: 0, chip_rev: 300, flags: 0x01,
+    // SPEC §9.6's reference configuration on the reference factory flash (appendix A)
+    status: 0, proto: 1, max_frame: 1040, window: 2048, max_baud: 921600, chip_id: 0, chip_rev: 300, flags: 0x10,
     efuse_secure_version: 0, running: 0, boot: 0, target: 1, run_version: '1.0.0-factory', run_project: 'ota-uart-sim-factory',
     run_secure_version: 0, resume_id: z32, resume_offset: 0, resume_total: 0, parts: FACTORY_PARTS, ...over,
   });
   const nonzero = rnd(1024, { noZero: true });
   const frames: [string, string, ReturnType<typeof frameLines>][] = [
     ['HELLO', 'host looking for the device', frameLines('HELLO', { magic: 'OTAU', host_proto: 1, flags: 0 })],
-    ['HELLO_ACK_factory', 'fresh reference factory flash: factory app runs, update goes to ota_0', frameLines('HELLO_ACK', helloAck({}))],
+    ['HELLO_ACK_factory', 'a device in the reference configuration (SPEC §9.6) on the reference factory flash (appendix A): factory app runs, update goes to ota_0', frameLines('HELLO_ACK', helloAck({}))],
     ['HELLO_ACK_resumable', 'running ota_0 (VALID), a resumable session for ota_1, anti-rollback on', frameLines('HELLO_ACK', helloAck({
       flags: 0x01 | 0x02 | 0x08 | 0x10, efuse_secure_version: 1, running: 1, boot: 1, target: 2, run_version: '1.2.3-vector',
       run_project: 'esp_ota_vectors', run_secure_version: 1, resume_id: Uint8Array.from({ length: 32 }, (_, i) => i + 1),
@@ -78,6 +79,7 @@ export function framesVec(): string {
     ['ACK_sack', 'chunks 2 and 3 after next_offset held, chunk 1 after it missing', frameLines('ACK', { status: 0, next_offset: 768, credit_end: 2816, sack: 0b110, busy_ms: 0 })],
     ['ACK_busy', 'erasing for 450 ms', frameLines('ACK', { status: STATUS.BUSY!, next_offset: 66048, credit_end: 66048, sack: 0, busy_ms: 450 })],
     ['ACK_wrong_chip', 'early check failed: the session ends', frameLines('ACK', { status: STATUS.WRONG_CHIP!, next_offset: 768, credit_end: 2560, sack: 0, busy_ms: 0 })],
+    ['ACK_secure_version', 'early anti-rollback refusal: the sack field carries the detail, the image\'s secure_version (1)', frameLines('ACK', { status: STATUS.SECURE_VERSION!, next_offset: 768, credit_end: 2560, sack: 1, busy_ms: 0 })],
     ['END', 'no reboot', frameLines('END', { flags: 0 })],
     ['END_reboot', 'REBOOT after success', frameLines('END', { flags: 1 })],
     ['RESULT', 'ota_0 boots next, version 1.2.3-vector', frameLines('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 })],

@@ -102,7 +102,7 @@ export class DataPhase {
   next: number;
   credit: number;
   readonly held = new Set<number>();
-  constructor(readonly img: Image, readonly chunk: number, readonly start = 512) {
+  constructor(readonly img: Image, public chunk: number, public start = 512) {
     this.next = start;
     this.credit = 0;
     this.grant();
@@ -123,15 +123,24 @@ export class DataPhase {
     return msg('ACK', { status, next_offset: this.next, credit_end: this.credit, sack: this.sack(), busy_ms: 0 });
   }
 
+  /** A BEGIN for the same image (§6.4): exactly next_offset, a new grid there, held chunks forgotten, fresh credit. */
+  resume(chunk: number): void {
+    this.chunk = chunk;
+    this.start = this.next;
+    this.held.clear();
+    this.credit = 0;
+    this.grant();
+  }
+
   beginAck(target = 1): Wire {
     return msg('BEGIN_ACK', { status: 0, next_offset: this.next, credit_end: this.credit, target, detail: 0 });
   }
 
-  /** The device's answer to DATA(offset, len) and the state change, by the order of checks of §9.6. */
+  /** The device's answer to DATA(offset, len) and the state change, by the order of checks of §4.5. */
   feed(offset: number, len: number): { reply: Wire; kind: string } {
     const { chunk, img } = this;
-    if (offset < this.start || (offset - this.start) % chunk !== 0) return { reply: shortReply(0x84, STATUS.BAD_REQUEST!), kind: 'off the grid' };
-    if (offset < this.next) return { reply: this.ack(), kind: 'duplicate (below next_offset)' };
+    if (offset < this.next) return { reply: this.ack(), kind: (offset - this.start) % chunk === 0 && offset >= this.start ? 'duplicate (below next_offset)' : 'duplicate (below next_offset, off this grid)' };
+    if ((offset - this.start) % chunk !== 0) return { reply: shortReply(0x84, STATUS.BAD_REQUEST!), kind: 'off the grid' };
     if (offset >= img.total || len !== Math.min(chunk, img.total - offset) || offset + len > this.credit) {
       return { reply: shortReply(0x84, STATUS.BAD_REQUEST!), kind: 'refused (length, total or credit)' };
     }

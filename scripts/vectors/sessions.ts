@@ -132,6 +132,23 @@ function sessions(): Record<string, Script> {
     .step('the session is intact').data(md, 512)
     .step('ABORT').send(msg('ABORT', {})).expect(msg('ABORT_ACK', { status: 0 }));
 
+  const mr = new DataPhase(GOOD, CHUNK);
+  const resumeVec = new Script('resume.vec', 'BEGIN again for the same image (§6.4): it continues at exactly next_offset with the new chunk size; frames of the earlier grid below it are duplicates (§4.5 rule 1)')
+    .step('BEGIN, chunk 256').send(begin(GOOD.header, GOOD.total, CHUNK)).expect(mr.beginAck())
+    .step('three chunks in order, then 1792 held out of order (1280 is missing)').data(mr, 512).data(mr, 768).data(mr, 1024).data(mr, 1792)
+    .step('BEGIN again, chunk 512: next_offset stays 1280 (not a multiple of 512 after 512); the held chunk is forgotten');
+  mr.resume(2 * CHUNK);
+  resumeVec.send(begin(GOOD.header, GOOD.total, 2 * CHUNK)).expect(mr.beginAck())
+    .step('stale frames of the first grid below next_offset: acknowledged again, not refused')
+    .data(mr, 768, CHUNK).data(mr, 1024, CHUNK).data(mr, 600, CHUNK)
+    .step('stale frames at or above next_offset: refused (1536 is off the new grid; 1792 is on it but 256 bytes long)')
+    .data(mr, 1536, CHUNK).data(mr, 1792, CHUNK)
+    .step('the rest on the new grid; the last chunk is short (336 bytes)');
+  resumeVec.rest(mr)
+    .step('END: the whole image, decrypted across the resume, verifies').send(msg('END', { flags: 0 }))
+    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
+  s['resume.vec'] = resumeVec;
+
   const mt = new DataPhase(TAMPERED, CHUNK);
   const tampered = new Script('tampered.vec', 'app_esp32.rsa.enc.tampered_ct.bin (ciphertext byte 100 flipped): AUTH_FAILED at END, nothing boots differently')
     .step('HELLO').send(hello()).expect(helloAck())

@@ -7,7 +7,7 @@
 import { ENC_HEADER_SIZE, APP_PREFIX_SIZE, hasEncryptedMagic, imageId, parseEncryptedHeader, unwrapAesKey } from '../image/index.js';
 import { BEGIN_FLAGS, NO_TARGET, STATUS, statusName, type MessageOf } from '../protocol/index.js';
 import type { DeviceCore } from './device-core.js';
-import { planFlush, runSessionFlash } from './data-phase.js';
+import { clearRecordQuietly, planFlush, runSessionFlash } from './data-phase.js';
 import { GcmStream } from './gcm-stream.js';
 import { OtaSession } from './ota-session.js';
 import { recordMatches } from './resume-record.js';
@@ -82,7 +82,11 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   if (resumed !== 'no') {
     // The early checks passed when this prefix first arrived; flags or the running app may differ now.
     const r = s.check(d.earlyContext());
-    if (r && !r.ok) return refuse(r.status, r.detail, r.reason, target);
+    if (r && !r.ok) {
+      // The refusal ends the session, so its record goes too (SPEC §7 "Clearing the record").
+      await clearRecordQuietly(d);
+      return refuse(r.status, r.detail, r.reason, target);
+    }
     d.counters.resumes++;
     if (resumed === 'flash') d.counters.resumesFromFlash++;
   }

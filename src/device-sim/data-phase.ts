@@ -56,7 +56,22 @@ export async function runSessionFlash(d: DeviceCore, s: OtaSession, ops: FlashOp
     d.counters.refusals++;
     d.event({ type: 'refused', phase: 'data', status: 'FLASH_ERROR', reason: e.message });
     d.send({ ...ackMsg(s, STATUS.FLASH_ERROR), sack: 0 });
+    await clearRecordQuietly(d);
     return false;
+  }
+}
+
+/**
+ * A refusal that ends a session clears its durable record (SPEC §7), as END and ABORT do. Best
+ * effort: if the flash cannot even erase the record sector, the record stays, and a later BEGIN
+ * re-runs the early checks and rewrites the sector after the resume point anyway.
+ */
+export async function clearRecordQuietly(d: DeviceCore): Promise<void> {
+  if (!d.records) return;
+  try {
+    await d.flashWork(d.records.clear());
+  } catch (e) {
+    if (!(e instanceof FlashError)) throw e;
   }
 }
 
@@ -90,7 +105,7 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
       d.session = undefined;
       d.counters.refusals++;
       d.event({ type: 'refused', phase: 'data', status: statusName(r.status), reason: r.reason });
-      d.send({ ...ackMsg(s, r.status), sack: 0 });
+      d.send({ ...ackMsg(s, r.status), sack: r.detail }); // §4.5: an error ACK carries the detail in place of sack
       return;
     }
   }

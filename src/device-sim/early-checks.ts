@@ -15,6 +15,7 @@ export interface EarlyCheckContext {
   allowDowngrade: boolean;
 }
 
+/** `detail` is what the refusal carries on the wire (§4.6): the image's secure_version for SECURE_VERSION, else 0. */
 export type EarlyCheckResult = { ok: true; app: AppInfo } | { ok: false; status: number; detail: number; reason: string };
 
 /** Checks the plaintext prefix (normally 288 bytes; shorter only when the whole image is shorter). */
@@ -24,14 +25,14 @@ export function checkAppPrefix(prefix: Uint8Array, c: EarlyCheckContext): EarlyC
     app = parseAppHeader(prefix.subarray(0, APP_PREFIX_SIZE));
   } catch (e) {
     const d = (e as { details?: { check?: string; offset?: number } }).details;
-    return { ok: false, status: STATUS.NOT_APP, detail: d?.offset ?? 0, reason: d?.check ?? 'not_app' };
+    return { ok: false, status: STATUS.NOT_APP, detail: 0, reason: `${d?.check ?? 'not_app'} at ${d?.offset ?? 0}` };
   }
   if (app.chipId !== c.chipId) {
-    return { ok: false, status: STATUS.WRONG_CHIP, detail: app.chipId, reason: `image for ${app.chipName}` };
+    return { ok: false, status: STATUS.WRONG_CHIP, detail: 0, reason: `image for ${app.chipName}` };
   }
   const max = app.maxChipRevFull;
   if (c.chipRev < app.minChipRevFull || (max !== 0 && max !== 0xffff && c.chipRev > max)) {
-    return { ok: false, status: STATUS.CHIP_REV, detail: c.chipRev, reason: `needs chip rev ${app.minChipRevFull}..${max}` };
+    return { ok: false, status: STATUS.CHIP_REV, detail: 0, reason: `needs chip rev ${app.minChipRevFull}..${max}` };
   }
   const sv = app.desc.secureVersion;
   if (c.antiRollback && sv < c.efuseSecureVersion) {

@@ -82,8 +82,9 @@ export class OtaSession {
 
   /** How a DATA(offset, n bytes) frame is treated (SPEC §4.5). */
   classify(offset: number, n: number): DataVerdict {
-    if (offset < this.start || (offset - this.start) % this.chunk !== 0) return 'bad';
+    // Below next_offset first: after a resume the grid moved, and old frames still arrive.
     if (offset < this.next) return 'duplicate';
+    if ((offset - this.start) % this.chunk !== 0) return 'bad';
     if (offset >= this.total || n !== Math.min(this.chunk, this.total - offset) || offset + n > this.creditEnd) return 'bad';
     if (this.held.has(offset)) return 'duplicate';
     return offset === this.next ? 'consume' : 'store';

@@ -5,10 +5,11 @@
  * Program operations never cross a 4 KiB boundary, so each is one short flash blackout.
  *
  * After a reset the device knows only that the first `done` bytes are good (the durable record).
- * The rest of that sector may hold bytes written just before the power cut, which are normally
- * the same plaintext again (NOR allows programming a value over itself) or 0xFF. If they are
- * anything else, the sector is rewritten: the record is first moved back to the sector start, so a
- * cut during the rewrite never leaves a record that claims more than the flash holds.
+ * The rest of that sector may hold bytes written just before the power cut (even half-programmed
+ * ones, after a cut during a page program). SPEC §7: the flash after the resume point must be
+ * blank before it is written again, so unless it is all 0xFF the sector is rewritten: the record
+ * is first moved back to the sector start, so a cut during the rewrite never leaves a record that
+ * claims more than the flash holds.
  */
 import { BLOCK_SIZE, FlashError, SECTOR_SIZE, type Flash, type FlashTiming } from './flash.js';
 import { eraseOp, programOp, type FlashOp } from './flash-ops.js';
@@ -33,7 +34,7 @@ export class SlotWriter {
   written: number;
   /** Everything below this (slot-relative) has been erased by this writer or is known good. */
   private erasedTo: number;
-  /** A region after a resume point that may hold bytes from before a reset. */
+  /** The rest of the resume point's sector, which may hold bytes from before a reset. */
   private dirty: { start: number; end: number } | undefined;
   /** Sector rewrites forced by unexpected bytes after a resume point. */
   rewrites = 0;
@@ -58,13 +59,14 @@ export class SlotWriter {
     const ops: FlashOp[] = [];
     let prefix: Uint8Array = new Uint8Array(0);
     let at = start;
-    if (this.dirty && start < this.dirty.end && !this.programmable(start, plain.subarray(0, this.dirty.end - start))) {
-      // Unexpected bytes after the resume point: rewrite that sector from its start.
+    const dirty = this.dirty;
+    this.dirty = undefined; // checked once, at the first write after the resume point
+    if (dirty && !this.blank(dirty.start, dirty.end)) {
+      // Bytes after the resume point: rewrite that sector from its start.
       const sector = start - (start % SECTOR_SIZE);
       prefix = flash.read(part.offset + sector, start - sector);
       ops.push(...(this.o.lowerRecord?.(sector) ?? []), eraseOp(flash, timing, part.offset + sector, SECTOR_SIZE));
       this.rewrites++;
-      this.dirty = undefined;
       at = sector;
     }
     const imageEnd = roundUp(this.o.imageLen, SECTOR_SIZE);
@@ -81,15 +83,11 @@ export class SlotWriter {
       o += n;
     }
     this.written = end;
-    if (this.dirty && end >= this.dirty.end) this.dirty = undefined;
-    else if (this.dirty) this.dirty.start = end;
     return ops;
   }
 
-  /** True if NOR programming `bytes` at slot offset `at` yields exactly `bytes` (only 1 -> 0 needed). */
-  private programmable(at: number, bytes: Uint8Array): boolean {
-    const old = this.o.flash.view(this.o.part.offset + at, bytes.length);
-    for (let i = 0; i < bytes.length; i++) if ((old[i]! & bytes[i]!) !== bytes[i]) return false;
-    return true;
+  /** True if slot bytes [from, to) are erased. */
+  private blank(from: number, to: number): boolean {
+    return this.o.flash.view(this.o.part.offset + from, to - from).every((b) => b === 0xff);
   }
 }

@@ -4,17 +4,23 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { STATUS } from '../protocol/index.js';
+import { CONNECT_TIMEOUT_MS, STATUS } from '../protocol/index.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { describeDevice, slotSummary, type DeviceSummary } from './device-summary.js';
-import { connect, type HelloAck } from './handshake.js';
+import { connectAtRates, type HelloAck } from './handshake.js';
 import { deviceStatusError } from './status-errors.js';
 
 export interface DeviceCommandOptions {
   open: () => Promise<Transport>;
   portLabel?: string;
   connectTimeoutMs?: number;
+  /**
+   * A second line rate to look for the device at (the rate a push switches to): a host killed
+   * mid-push leaves the device there until it resets. HELLO alternates between the port's rate and
+   * this one.
+   */
+  alsoTryBaud?: number;
   clock?: Clock;
   signal?: AbortSignal;
 }
@@ -24,7 +30,8 @@ async function withDevice<T>(o: DeviceCommandOptions, fn: (link: DeviceLink, hel
   const transport = await o.open();
   try {
     const link = new DeviceLink(transport, clock);
-    const hello = await connect(link, { clock, timeoutMs: o.connectTimeoutMs, signal: o.signal, portLabel: o.portLabel });
+    const rates = [transport.baud, ...(o.alsoTryBaud ? [o.alsoTryBaud] : [])];
+    const hello = await connectAtRates(link, rates, o.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, { clock, signal: o.signal, portLabel: o.portLabel });
     return await fn(link, hello, clock);
   } finally {
     await transport.close().catch(() => {});

@@ -37,6 +37,7 @@ export class DeviceLink {
   readonly rxSample: number[] = [];
   private waiters: Waiter[] = [];
   private listeners = new Set<(m: Message) => void>();
+  private lostListeners = new Set<(e: OtaError) => void>();
   private lost: OtaError | undefined;
 
   constructor(
@@ -60,6 +61,19 @@ export class DeviceLink {
     if (this.lost) return Promise.reject(this.lost);
     this.counters.sentFrames++;
     return this.transport.write(wire);
+  }
+
+  /**
+   * Calls `fn` once when the link goes away (at once if it already has); returns a function that
+   * removes it. For code that waits on its own timers rather than on `wait()`.
+   */
+  onLost(fn: (e: OtaError) => void): () => void {
+    if (this.lost) {
+      fn(this.lost);
+      return () => {};
+    }
+    this.lostListeners.add(fn);
+    return () => this.lostListeners.delete(fn);
   }
 
   /** Adds a listener for every decoded message; returns a function that removes it. */
@@ -139,6 +153,8 @@ export class DeviceLink {
     if (this.lost) return;
     this.lost = err;
     for (const w of [...this.waiters]) w.reject(err);
+    for (const l of [...this.lostListeners]) l(err);
+    this.lostListeners.clear();
   }
 }
 

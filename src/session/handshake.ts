@@ -79,3 +79,38 @@ function quote(bytes: readonly number[]): string {
     .trim();
   return bytes.length > 60 ? `${text}...` : text;
 }
+
+/** How long HELLO stays at one rate before trying the next. */
+const RATE_SLICE_MS = 1000;
+
+/**
+ * HELLO at each of `rates` in turn (RATE_SLICE_MS each, first rate first) until the device answers
+ * or `timeoutMs` passes. After a lost session the device may still run at the switched rate (only
+ * the link glitched, or the port was reopened at the initial rate) or be back at its initial rate
+ * (it reset); a new push, or `info`, may find a device that an earlier host left at the switched
+ * rate (killed before it could switch the device back).
+ */
+export async function connectAtRates(
+  link: DeviceLink,
+  rates: number[],
+  timeoutMs: number,
+  opts: { clock: Clock; signal?: AbortSignal; portLabel?: string },
+): Promise<HelloAck> {
+  const t = link.transport;
+  const unique = [...new Set(rates)];
+  const end = opts.clock.now() + timeoutMs;
+  let attempts = 0;
+  for (let i = 0; ; i++) {
+    const rate = unique[i % unique.length]!;
+    if (t.baud !== rate) await t.setBaud(rate);
+    const left = end - opts.clock.now();
+    const slice = unique.length === 1 ? left : Math.min(RATE_SLICE_MS, left);
+    try {
+      return await connect(link, { clock: opts.clock, timeoutMs: Math.max(1, slice), signal: opts.signal, portLabel: opts.portLabel });
+    } catch (e) {
+      if (!(e instanceof OtaError && e.code === 'NO_DEVICE')) throw e;
+      attempts += Number(e.details.attempts ?? 0);
+      if (opts.clock.now() >= end - 1) throw unique.length === 1 ? e : noDeviceError(link, attempts, timeoutMs, opts.portLabel, unique);
+    }
+  }
+}

@@ -17,7 +17,7 @@ import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
-import { connect, noDeviceError, type HelloAck } from './handshake.js';
+import { connectAtRates, type HelloAck } from './handshake.js';
 import { describeDevice, type DeviceSummary, slotLabel, slotSummary, type SlotSummary } from './device-summary.js';
 import { EarlyEnd } from './early-end.js';
 import { finishSession, type FinishResult } from './finish.js';
@@ -97,8 +97,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         // A device keeps the rate a host switched it to until it resets (SPEC §4.3), and a port
         // opened again starts at the initial rate: look for it at both.
         const hello = attempt === 0
-          ? await connectAtRates(link, [initialBaud, opts.baud ?? initialBaud], opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, clock, opts)
-          : await connectAtRates(link, [baud, initialBaud], RECONNECT_HELLO_MS * (baud === initialBaud ? 1 : 2), clock, opts);
+          ? await connectAtRates(link, [initialBaud, opts.baud ?? initialBaud], opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, { clock, signal: opts.signal, portLabel: opts.portLabel })
+          : await connectAtRates(link, [baud, initialBaud], RECONNECT_HELLO_MS * (baud === initialBaud ? 1 : 2), { clock, signal: opts.signal, portLabel: opts.portLabel });
         if (!firstHello) {
           firstHello = hello;
           reporter.event({ type: 'hello', device: describeDevice(hello) });
@@ -106,6 +106,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         ctx.runningVersion = hello.runVersion;
         ctx.targetSize = hello.parts[hello.target]?.size;
         ctx.chipName = chipName(hello.chipId);
+        ctx.efuseSecureVersion = hello.efuseSecureVersion;
         baud = transport.baud;
         // END went out before the session was lost: the device may have switched otadata and
         // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
@@ -147,6 +148,9 @@ export async function push(opts: PushOptions): Promise<PushResult> {
             early?.dispose();
           }
         }
+        // Leave the device at the rate it listens at after a reset, where `info` and the next
+        // push look for it first (it keeps a switched rate until it resets, SPEC §4.3).
+        if (!opts.reboot && transport.baud !== initialBaud) await restoreRate(link, initialBaud, hello.maxBaud, clock, opts.signal);
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
         const out: PushResult = {
@@ -216,37 +220,17 @@ function installedBy(hello: HelloAck, target: number): FinishResult | undefined 
   return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
 }
 
-/** HELLO time after a lost session, per rate tried. */
-const RECONNECT_HELLO_MS = 3000;
-/** How long HELLO stays at one rate before trying the next. */
-const RATE_SLICE_MS = 1000;
-
-/**
- * HELLO at each of `rates` in turn (RATE_SLICE_MS each, first rate first) until the device answers
- * or `timeoutMs` passes. After a lost session the device may still run at the switched rate (only
- * the link glitched, or the port was reopened at the initial rate) or be back at its initial rate
- * (it reset); a new push may find a device that an earlier host left at the switched rate.
- */
-async function connectAtRates(link: DeviceLink, rates: number[], timeoutMs: number, clock: Clock, opts: PushOptions): Promise<HelloAck> {
-  const t = link.transport;
-  const unique = [...new Set(rates)];
-  const end = clock.now() + timeoutMs;
-  let attempts = 0;
-  for (let i = 0; ; i++) {
-    const rate = unique[i % unique.length]!;
-    if (t.baud !== rate) await t.setBaud(rate);
-    const left = end - clock.now();
-    const slice = unique.length === 1 ? left : Math.min(RATE_SLICE_MS, left);
-    try {
-      return await connect(link, { clock, timeoutMs: Math.max(1, slice), signal: opts.signal, portLabel: opts.portLabel });
-    } catch (e) {
-      if (!(e instanceof OtaError && e.code === 'NO_DEVICE')) throw e;
-      attempts += Number(e.details.attempts ?? 0);
-      if (clock.now() >= end - 1) throw unique.length === 1 ? e : noDeviceError(link, attempts, timeoutMs, opts.portLabel, unique);
-    }
+/** Best effort: a device that does not come back to the initial rate is still found by rate probing. */
+async function restoreRate(link: DeviceLink, rate: number, maxBaud: number, clock: Clock, signal?: AbortSignal): Promise<void> {
+  try {
+    await switchBaud(link, rate, maxBaud, { clock, reporter: silentReporter, signal });
+  } catch {
+    // the update is in; nothing to report
   }
 }
 
+/** HELLO time after a lost session, per rate tried. */
+const RECONNECT_HELLO_MS = 3000;
 /** Checks the file before any byte goes to the device: clear local errors beat device refusals. */
 function validateImage(image: Uint8Array, name?: string) {
   const header = parseEncryptedHeader(image);

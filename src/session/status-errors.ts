@@ -14,6 +14,8 @@ export interface StatusContext {
   targetSize?: number;
   total?: number;
   chipName?: string;
+  /** HELLO_ACK.efuse_secure_version: the device's anti-rollback counter. */
+  efuseSecureVersion?: number;
 }
 
 /** Raised inside the data phase when the device no longer has our session (it reset). */
@@ -34,10 +36,15 @@ export function noTargetError(pendingVerify: boolean, bootSlot: string, runningS
   return new OtaError('DEVICE_STATE', msg, { details: { status: STATUS.BAD_STATE, statusName: 'BAD_STATE' } });
 }
 
-export function deviceStatusError(status: number, ctx: StatusContext = {}, detail?: number): OtaError {
+/**
+ * `detail` is the refusal's detail (BEGIN_ACK/RESULT.detail, or an error ACK's sack slot, SPEC
+ * §4.5); `offset` is how far the data got (an error ACK's next_offset), when known.
+ */
+export function deviceStatusError(status: number, ctx: StatusContext = {}, detail?: number, offset?: number): OtaError {
   const img = ctx.imageName ? `${ctx.imageName}` : 'the image';
   const details: Record<string, unknown> = { status, statusName: statusName(status) };
   if (detail !== undefined) details.detail = detail;
+  if (offset !== undefined) details.offset = offset;
   let msg: string | undefined;
   switch (status) {
     case STATUS.NOT_ENCRYPTED:
@@ -64,9 +71,12 @@ export function deviceStatusError(status: number, ctx: StatusContext = {}, detai
     case STATUS.DOWNGRADE:
       msg = `the device runs ${ctx.runningVersion ?? 'a version'} and ${img} is not newer; pass --allow-downgrade to install it anyway`;
       break;
-    case STATUS.SECURE_VERSION:
-      msg = `anti-rollback: ${img}'s secure_version is below the device's eFuse counter; the device refuses it`;
+    case STATUS.SECURE_VERSION: {
+      // detail = the image's secure_version (SPEC §4.6, §4.7); the counter came with HELLO_ACK.
+      const m = ctx.efuseSecureVersion;
+      msg = `${img}: image secure_version ${detail ?? '?'} < device ${m ?? '(eFuse counter)'}; anti-rollback refuses it${m !== undefined ? ` (the device takes secure_version ${m} or higher)` : ''}`;
       break;
+    }
     case STATUS.AUTH_FAILED:
       msg = `authentication failed: ${img} was altered or damaged (the GCM tag does not match); the device did not switch to it`;
       break;
@@ -74,7 +84,7 @@ export function deviceStatusError(status: number, ctx: StatusContext = {}, detai
       msg = `the decrypted app failed verification on the device${detail !== undefined ? ` (first failed check at offset ${detail})` : ''}; it will not boot it`;
       break;
     case STATUS.FLASH_ERROR:
-      msg = `the device reported a flash error${detail !== undefined ? ` at offset ${detail}` : ''}`;
+      msg = `the device reported a flash error${offset !== undefined ? ` at offset ${offset}` : ''}`;
       break;
     case STATUS.BAD_STATE:
       msg = 'the device refused the update in its current state (is the running app still pending confirmation? run `ota-uart confirm` or `ota-uart rollback` first)';
@@ -83,7 +93,8 @@ export function deviceStatusError(status: number, ctx: StatusContext = {}, detai
   return statusToError(status, msg, details);
 }
 
+/** An ACK with an error status: its sack slot carries the refusal's detail (SPEC §4.5). */
 export function ackStatusError(a: MessageOf<'ACK'>, ctx: StatusContext = {}): OtaError {
-  return deviceStatusError(a.status, ctx, a.nextOffset);
+  return deviceStatusError(a.status, ctx, a.sack, a.nextOffset);
 }
 

@@ -72,6 +72,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   let stalls = 0;
   let busyUntil = 0;
   let lastProgress = p.clock.now();
+  // What had come in at the last progress: a device that reset shows up as bytes but no frame.
+  let heard = { rx: link.counters.rxBytes, frames: link.counters.receivedFrames };
   let failure: unknown;
   let wake: (() => void) | undefined;
   const notify = (): void => { const w = wake; wake = undefined; w?.(); };
@@ -101,6 +103,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       acked = a.nextOffset;
       ackedIdx = newIdx;
       stalls = 0;
+      heard = { rx: link.counters.rxBytes, frames: link.counters.receivedFrames };
       rtt.resetBackoff();
       lastProgress = now;
       p.onProgress?.(acked);
@@ -141,6 +144,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     if (m.type === 'ACK') onAck(m);
     else if (m.type === 'RESULT' && m.status === STATUS.INCOMPLETE && allSent === undefined && p.onAllSent) onIncomplete();
   });
+  // A cut cable (a USB adapter that vanished) ends the wait at once, not at the next RTO: the
+  // caller's reconnect and resume start right away.
+  const unlistenLost = link.onLost((e) => { failure ??= e; notify(); });
   const onAbort = (): void => { failure = abortError(); notify(); };
   p.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -240,6 +246,17 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
           { details: { offset: acked, total } },
         );
       }
+      const noise = link.counters.rxBytes - heard.rx;
+      if (stalls >= RESET_STALLS && noise > 0 && link.counters.receivedFrames === heard.frames) {
+        // Bytes but not one valid frame since the last progress: not a slow device (it would have
+        // said BUSY) but most likely one that reset and prints its boot log at its reset rate while
+        // we talk at a switched one. Looking for it again (HELLO at both rates) beats 8 RTOs.
+        throw new OtaError(
+          'TIMEOUT',
+          `the device stopped acknowledging at offset ${acked} of ${total} and only noise came back (${noise} bytes, no valid frame in ${stalls} retransmission timeouts): it probably reset`,
+          { details: { offset: acked, total, noiseBytes: noise } },
+        );
+      }
       rtt.backoff();
       lastProgress = p.clock.now();
       const probe = ackedIdx < nChunks ? ackedIdx : undefined;
@@ -254,9 +271,16 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   } finally {
     stats.srttMs = rtt.srtt;
     unlisten();
+    unlistenLost();
     p.signal?.removeEventListener('abort', onAbort);
   }
 }
+
+/**
+ * Consecutive retransmission timeouts with incoming bytes but no valid frame after which the
+ * device is taken for reset (SPEC §4.5, informative host behaviour).
+ */
+const RESET_STALLS = 2;
 
 /** Largest single write of gathered frames. */
 const MAX_BATCH_BYTES = 16 * 1024;

@@ -92,8 +92,10 @@ describe('early checks on the first 288 plaintext bytes (SPEC §4.6)', () => {
     expect(acks(await probe.send(dataMsg(img, 1536)))[0]!.status).toBe(STATUS.NO_SESSION);
     expect(readDeviceState(flash, BOOT).bootLabel).toBe('factory');
     expect(dev.stats.refusals).toBe(1);
+    lastRefusal = a!;
     return a!.status;
   }
+  let lastRefusal: MessageOf<'ACK'> | undefined;
 
   it('NOT_APP when the plaintext does not start with 0xE9', async () => {
     expect(await refusedEarly(encryptForTest(Buffer.alloc(5000, 0x41)))).toBe(STATUS.NOT_APP);
@@ -120,6 +122,15 @@ describe('early checks on the first 288 plaintext bytes (SPEC §4.6)', () => {
     flash.program(0x10000, makeImage({ version: '1.0.0-factory', secureVersion: 2 }).plain);
     const img = makeImage({ version: '9.0.0', secureVersion: 1 }).enc;
     expect(await refusedEarly(img, { flash, antiRollback: true, efuseSecureVersion: 2 })).toBe(STATUS.SECURE_VERSION);
+    // §4.5/§4.6: the error ACK carries the image's secure_version (in place of sack) as its detail
+    expect(lastRefusal).toMatchObject({ nextOffset: 512 + 1024, sack: 1 });
+  });
+
+  it('every other early refusal carries detail 0 (in place of sack)', async () => {
+    expect(await refusedEarly(makeImage({ version: '9.0.0', chipId: 5 }).enc)).toBe(STATUS.WRONG_CHIP);
+    expect(lastRefusal!.sack).toBe(0);
+    expect(await refusedEarly(makeImage({ version: '1.0.0' }).enc)).toBe(STATUS.DOWNGRADE);
+    expect(lastRefusal!.sack).toBe(0);
   });
 
   it('DOWNGRADE for the same or an older version unless ALLOW_DOWNGRADE', async () => {
@@ -176,7 +187,8 @@ describe('END (SPEC §4.7)', () => {
     const { probe, dev, flash } = await begun({ antiRollback: true });
     await sendAll(probe, image);
     dev.efuseSecureVersion = 2;
-    expect(await probe.send({ type: 'END', flags: 0 })).toMatchObject([{ type: 'RESULT', status: STATUS.SECURE_VERSION }]);
+    // detail = the image's secure_version (1.2.3-vector has 1), so the host can say "1 < 2"
+    expect(await probe.send({ type: 'END', flags: 0 })).toMatchObject([{ type: 'RESULT', status: STATUS.SECURE_VERSION, boot: 0xff, detail: 1 }]);
     expect(readDeviceState(flash, BOOT).bootLabel).toBe('factory');
   });
 

@@ -49,6 +49,19 @@ describe('push() to the simulated device', () => {
     await sim.close();
   });
 
+  it('an anti-rollback refusal names the image\'s secure_version and the device\'s counter (SPEC §4.6 detail)', async () => {
+    const flash = createFlashImage();
+    flash.erase(0x10000, 0x10000); // a factory app with secure_version 2, so an eFuse of 2 still boots
+    flash.program(0x10000, makeImage({ version: '1.0.0-factory', secureVersion: 2 }).plain);
+    const sim = createSimLink({ flash, key: testKey, clock: systemClock, link: { pace: false }, antiRollback: true, efuseSecureVersion: 2 });
+    const img = makeImage({ version: '9.0.0', secureVersion: 1 }).enc;
+    const err = await push({ image: img, imageName: 'app.enc', open: async () => sim.host, clock: systemClock }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'SECURE_VERSION', details: { detail: 1 } });
+    expect((err as Error).message).toContain('image secure_version 1 < device 2');
+    expect(readDeviceState(flash, { ...BOOT, antiRollback: true, efuseSecureVersion: 2 }).bootLabel).toBe('factory');
+    await sim.close();
+  });
+
   it('refuses a tampered ciphertext with AUTH_FAILED and leaves the boot slot unchanged', async () => {
     const flash = createFlashImage();
     const sim = createSimLink({ flash, key: testKey, clock: systemClock, link: { pace: false } });
@@ -66,7 +79,8 @@ describe('push() to the simulated device', () => {
     const r = await drive(clock, push({ image: fixture('app_esp32.rsa.enc.bin'), open: async () => sim.host, clock, baud: 921600 }));
     expect(r.baud).toBe(921600);
     expect(r.after.boot.version).toBe('1.2.3-vector');
-    expect(sim.device.stats.baudSwitches).toBe(1);
+    expect(sim.device.stats.baudSwitches).toBe(2); // to 921600, and back to 115200 at the end
+    expect(sim.device.baud).toBe(115200);
     expect(readDeviceState(flash, BOOT).bootLabel).toBe('ota_0');
     await sim.close();
   });

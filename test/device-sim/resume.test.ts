@@ -164,7 +164,7 @@ describe('resume across a power cut (durable record, GCM rebuilt from flash)', (
     expect(slotHolds(flash, fixture('app_esp32.bin'))).toBe(true);
   });
 
-  it('rewrites the sector when the bytes after the resume point are not what it will write', async () => {
+  it('rewrites the sector when the bytes after the resume point are not blank', async () => {
     const { probe, dev, flash } = device();
     await probe.send(beginMsg(big.enc));
     await sendAll(probe, big.enc.subarray(0, 512 + 3 * CHUNK));
@@ -189,6 +189,39 @@ describe('resume across a power cut (durable record, GCM rebuilt from flash)', (
     const other = makeImage({ version: '3.0.0', size: 20 * 1024 }).enc;
     expect(await probe.send(beginMsg(other))).toMatchObject([{ status: STATUS.OK, nextOffset: 512 }]);
     expect(readResumeRecord(flash, NVS)).toBeUndefined();
+  });
+
+  it('clearing the record erases its sector: END, a failed END, ABORT, FRESH, another image (SPEC §7)', async () => {
+    const erased = (flash: ReturnType<typeof createFlashImage>) => flash.read(NVS, 0x1000).every((b) => b === 0xff);
+    const started = async (o: Partial<SimDeviceOptions> = {}, img: Uint8Array = big.enc) => {
+      const d = device(o);
+      await d.probe.send(beginMsg(img));
+      await sendAll(d.probe, img.subarray(0, 512 + 3 * CHUNK));
+      expect(erased(d.flash)).toBe(false); // a record exists
+      return d;
+    };
+    let d = await started();
+    await sendAll(d.probe, big.enc, 512 + 3 * CHUNK);
+    expect(await d.probe.send({ type: 'END', flags: 0 })).toMatchObject([{ status: STATUS.OK }]);
+    expect(erased(d.flash)).toBe(true);
+    const tampered = fixture('app_esp32.rsa.enc.tampered_ct.bin');
+    d = device();
+    await d.probe.send(beginMsg(tampered));
+    await sendAll(d.probe, tampered);
+    expect(erased(d.flash)).toBe(false);
+    expect(await d.probe.send({ type: 'END', flags: 0 })).toMatchObject([{ status: STATUS.AUTH_FAILED }]);
+    expect(erased(d.flash)).toBe(true);
+    d = await started();
+    expect(await d.probe.send({ type: 'ABORT' })).toMatchObject([{ type: 'ABORT_ACK', status: STATUS.OK }]);
+    expect(erased(d.flash)).toBe(true);
+    d = await started();
+    d.dev.powerCycle();
+    expect(await d.probe.send(beginMsg(big.enc, BEGIN_FLAGS.FRESH))).toMatchObject([{ status: STATUS.OK, nextOffset: 512 }]);
+    expect(erased(d.flash)).toBe(true);
+    d = await started();
+    d.dev.powerCycle();
+    expect(await d.probe.send(beginMsg(makeImage({ version: '3.0.0', size: 20 * 1024 }).enc))).toMatchObject([{ status: STATUS.OK, nextOffset: 512 }]);
+    expect(erased(d.flash)).toBe(true);
   });
 
   it('without an IRAM-safe ISR the record follows the flash batches (and still resumes)', async () => {

@@ -27,7 +27,7 @@ async function installed(o: Partial<SimDeviceOptions> = {}) {
 describe('rollback enabled', () => {
   it('the new app runs PENDING_VERIFY after the reboot, and updates are refused until it is confirmed', async () => {
     const { probe, hello } = await installed();
-    expect(hello).toMatchObject({ running: 1, runVersion: '1.2.3-vector' });
+    expect(hello).toMatchObject({ running: 1, runVersion: '1.2.3-vector', boot: 0 }); // SPEC §4.2: a reset now boots factory again
     expect(hello.flags & HELLO_FLAGS.PENDING_VERIFY).toBe(HELLO_FLAGS.PENDING_VERIFY);
     expect(hello.parts[1]!.state).toBe(OTA_STATE.PENDING_VERIFY);
     const [b] = (await probe.send(beginMsg(image))) as MessageOf<'BEGIN_ACK'>[];

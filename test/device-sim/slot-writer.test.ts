@@ -38,7 +38,7 @@ describe('SlotWriter', () => {
     expect(ops.map((o) => o.what)).toEqual(['program 0x110bb8+1096', 'program 0x111000+1904']);
   });
 
-  it('after a resume, rewrites the sector (record lowered first) only if the bytes there do not fit', () => {
+  it('after a resume, rewrites the sector (record lowered first) when the bytes after the resume point are not blank', () => {
     const flash = new Flash();
     flash.program(part.offset, new Uint8Array(5000).fill(0x11)); // 5000 good bytes...
     flash.program(part.offset + 5000, new Uint8Array(100).fill(0x00)); // ...then junk from before the cut
@@ -56,14 +56,28 @@ describe('SlotWriter', () => {
     expect(w.rewrites).toBe(1);
   });
 
-  it('after a resume, writes over its own earlier bytes (or 0xFF) without any erase', () => {
+  it('after a resume, writes without any erase when the rest of the sector is blank', () => {
     const flash = new Flash();
-    flash.program(part.offset, new Uint8Array(6000).fill(0x33));
+    flash.program(part.offset, new Uint8Array(5000).fill(0x33));
     const w = new SlotWriter({ flash, timing: FLASH_TIMINGS.esp32, part, imageLen: 65536, done: 5000 });
     const ops = w.planWrite(new Uint8Array(2000).fill(0x33));
     expect(kinds(ops)).toEqual(['program 0x111388+2000']);
     run(ops);
     expect(w.rewrites).toBe(0);
+  });
+
+  it('after a resume, does not program over bytes written before the reset, even the same ones (SPEC §7: blank first)', () => {
+    // The common case after a cut between a write and its record: the same plaintext is already
+    // there. NOR would take a value over itself, but a half-programmed cell from a torn write, and
+    // flash APIs that require erased flash, make "blank before writing" the rule.
+    const flash = new Flash();
+    flash.program(part.offset, new Uint8Array(6000).fill(0x33));
+    const w = new SlotWriter({ flash, timing: FLASH_TIMINGS.esp32, part, imageLen: 65536, done: 5000, lowerRecord: () => [] });
+    const ops = w.planWrite(new Uint8Array(2000).fill(0x33));
+    expect(kinds(ops)).toEqual(['erase 0x111000+0x1000', 'program 0x111000+2904']);
+    run(ops);
+    expect(w.rewrites).toBe(1);
+    expect(flash.read(part.offset, 7000).every((b) => b === 0x33)).toBe(true);
   });
 });
 

@@ -10,7 +10,7 @@ import { FakeClock } from '../../src/clock.js';
 import { Flash, SimDevice, createFlashImage } from '../../src/device-sim/index.js';
 import { loadDecryptionKey, verifyAppImage } from '../../src/image/index.js';
 import { FrameDecoder, decodeMessage, type Message } from '../../src/protocol/index.js';
-import { hexArg, parseLines, readVec, vectorsDir, type VecLine } from './vec-file.js';
+import { hexArg, parseLines, parseRecords, readVec, vectorsDir, type VecLine } from './vec-file.js';
 
 const FLASH_SIZE = 4 * 1024 * 1024;
 const input = (p: string): Buffer => readFileSync(new URL(p, vectorsDir));
@@ -88,7 +88,7 @@ describe('session vectors on the simulated device', () => {
   it('cover the SPEC §9.6 list', () => {
     expect(files).toEqual(expect.arrayContaining([
       'hello.vec', 'hello-version.vec', 'unsupported.vec', 'bad-request.vec', 'begin-refusals.vec', 'session-small.vec',
-      'tampered.vec', 'incomplete.vec', 'abort.vec', 'ping.vec', 'data-refusals.vec',
+      'tampered.vec', 'incomplete.vec', 'abort.vec', 'ping.vec', 'data-refusals.vec', 'resume.vec',
     ]));
   });
 
@@ -112,6 +112,21 @@ describe('session vectors on the simulated device', () => {
   };
   it.each(files.filter((f) => !SIM_DEVIATIONS[f]))('%s', run);
   it.fails.each(files.filter((f) => SIM_DEVIATIONS[f]))('%s (known simulator deviation, see SIM_DEVIATIONS)', run);
+});
+
+describe('frames.vec HELLO_ACK_factory', () => {
+  it('is what a device in the reference configuration (SPEC §9.6) answers on the reference factory flash', async () => {
+    const rec = parseRecords(readVec('frames.vec'), 'frame').find((r) => r.head.args[0] === 'HELLO_ACK_factory')!;
+    const wire = (label: string) => hexArg(parseRecords(readVec('frames.vec'), 'frame').find((r) => r.head.args[0] === label)!.body.find((l) => l.kw === 'wire')!.args[0]);
+    const dev = makeDevice(parseSession(readVec('sessions/hello.vec')).device);
+    const out: Uint8Array[] = [];
+    await dev.settled();
+    dev.onOutput((b) => out.push(b));
+    dev.feed(wire('HELLO'));
+    await dev.settled();
+    const want = hexArg(rec.body.find((l) => l.kw === 'wire')!.args[0]);
+    expect(Buffer.concat(out).toString('hex')).toBe(Buffer.from(want).toString('hex'));
+  });
 });
 
 describe('SPEC appendix A: the reference factory flash', () => {

@@ -158,7 +158,7 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(error).toBeUndefined();
     expect(reset).toBe(true);
     expect(value!.baud).toBe(921600);
-    expect(r.dev.log.filter((t) => t === 'BAUD')).toHaveLength(2);
+    expect(r.dev.log.filter((t) => t === 'BAUD')).toHaveLength(3); // up, up again after the reset, back down at the end
     expect(sameBytes(r)).toBe(true);
   });
 

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../src/clock.js';
 import { MemoryReporter } from '../../src/reporter.js';
 import { DeviceLink } from '../../src/session/device-link.js';
-import { uploadData } from '../../src/session/uploader.js';
+import { newUploadStats, uploadData } from '../../src/session/uploader.js';
+import { MIN_RTO_MS } from '../../src/protocol/index.js';
 import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
 import { IdealReceiver } from './ideal-receiver.js';
 
@@ -85,6 +86,29 @@ describe('uploadData (selective repeat over a memory link)', () => {
     const err = (await caught) as { code?: string; details?: { offset?: number } };
     expect(err.code).toBe('TIMEOUT');
     expect(err.details?.offset).toBe(START);
+  });
+
+  it('fails over as soon as the link is cut, not at the next retransmission timeout', async () => {
+    const clock = new FakeClock();
+    const pair = createMemoryLink({ clock });
+    const image = randomBytes(60_000);
+    const rx = new IdealReceiver(pair[1], image.length, START, CHUNK, 2 * CHUNK);
+    rx.deaf = true; // everything granted (two chunks) is sent; the host then waits for ACKs
+    const hostLink = new DeviceLink(pair[0], clock);
+    const stats = newUploadStats();
+    const p = uploadData(hostLink, { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter: new MemoryReporter(), stats });
+    let failedAt = -1;
+    const caught = p.catch((e: unknown) => { failedAt = clock.now(); return e; });
+    for (let i = 0; i < 40; i++) await clock.advance(10); // both frames are on the wire (115200 baud)
+    expect(stats.framesSent).toBe(2); // the whole credit went out, and nothing failed yet
+    expect(failedAt).toBe(-1);
+    const cutAt = clock.now();
+    pair.disconnect(); // the USB adapter vanishes
+    for (let i = 0; i < MIN_RTO_MS / 4 && failedAt < 0; i++) await clock.advance(1);
+    // within a quarter of the smallest possible RTO (fake time)
+    expect(failedAt, 'still waiting after the cut').toBeGreaterThanOrEqual(cutAt);
+    expect(await caught).toMatchObject({ code: 'LINK_LOST' });
+    expect(stats.timeouts).toBe(0);
   });
 
   it('turns an error status in an ACK into the mapped OtaError', async () => {

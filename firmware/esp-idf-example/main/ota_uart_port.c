@@ -2,9 +2,9 @@
  * ota_uart_port.c: otarx_ops_t for ESP-IDF (see ota_uart_port.h). Thin on purpose: every rule of
  * the protocol lives in the portable receiver; this file only says how this chip does each step.
  *
- * - Slots: the app partitions in HELLO_ACK order (factory, ota_0, ota_1, ...). The update target
- *   is esp_ota_get_next_update_partition(), skipping the running slot and the one set to boot
- *   (SPEC §6.1). Writes go straight to the target with esp_partition_write (flash encryption, if
+ * - Slots: the app partitions in HELLO_ACK order (factory, ota_0, ota_1, ...); what HELLO_ACK
+ *   reports about them (running, boot, target, states) is in ota_uart_info.c. Writes go straight
+ *   to the target with esp_partition_write (flash encryption, if
  *   enabled, is applied by the partition API at the real address); esp_ota_set_boot_partition
  *   verifies the image again and writes otadata with ESP-IDF's sequence rule and anti-rollback.
  * - The durable resume record (SPEC §7) is an NVS blob {offset, image id prefix}.
@@ -12,6 +12,7 @@
  *   the receiver calls reboot() after its reply has gone out.
  */
 #include "ota_uart_port.h"
+#include "ota_uart_info.h"
 
 #include <string.h>
 
@@ -21,11 +22,7 @@
 #include "esp_system.h"
 #include "esp_timer.h"
 #include "freertos/FreeRTOS.h"
-#include "hal/efuse_hal.h"
 #include "sdkconfig.h"
-#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
-#include "esp_efuse.h"
-#endif
 
 static const char *TAG = "ota_uart";
 
@@ -33,24 +30,6 @@ static const char *TAG = "ota_uart";
 #define NVS_RECORD "resume"
 
 static ota_port_t *port_of(void *user) { return (ota_port_t *)user; }
-
-static int index_of(const ota_port_t *p, const esp_partition_t *part)
-{
-    uint8_t i;
-    for (i = 0; part != NULL && i < p->napps; i++) {
-        if (p->apps[i]->address == part->address) {
-            return i;
-        }
-    }
-    return -1;
-}
-
-static bool running_pending(void)
-{
-    esp_ota_img_states_t st;
-    return esp_ota_get_state_partition(esp_ota_get_running_partition(), &st) == ESP_OK &&
-           st == ESP_OTA_IMG_PENDING_VERIFY;
-}
 
 /* ---- UART, time, randomness ---- */
 
@@ -84,99 +63,11 @@ static int p_set_baud(void *user, uint32_t baud)
     return OTARX_OK;
 }
 
-/* ---- what the device is ---- */
-
-static int p_get_info(void *user, otarx_dev_info_t *info)
-{
-    ota_port_t *p = port_of(user);
-    const esp_partition_t *run = esp_ota_get_running_partition();
-    const esp_partition_t *boot = esp_ota_get_boot_partition();
-    const esp_partition_t *t = NULL;
-    int r = index_of(p, run), b = index_of(p, boot), target = -1;
-    uint8_t i;
-    memset(info, 0, sizeof(*info));
-    info->chip_id = CONFIG_IDF_FIRMWARE_CHIP_ID;
-    info->chip_rev = (uint16_t)efuse_hal_chip_revision();
-#if CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE
-    info->flags |= OTARX_DEV_ROLLBACK;
-    if (running_pending()) {
-        info->flags |= OTARX_DEV_PENDING;
-    }
-#endif
-#if CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK
-    info->flags |= OTARX_DEV_ANTI_ROLLBACK;
-    info->efuse_secure_version = esp_efuse_read_secure_version();
-#endif
-    if (p->iram_uart) {
-        info->flags |= OTARX_DEV_IRAM_UART;
-    }
-    info->max_baud = p->max_baud;
-    info->baud = p->baud;
-    info->nparts = p->napps;
-    /* the next OTA slot after the running one that neither runs nor is set to boot */
-    for (i = 0; i < p->napps; i++) {
-        t = esp_ota_get_next_update_partition(t);
-        if (t == NULL) {
-            break;
-        }
-        if (t != run && index_of(p, t) != b) {
-            target = index_of(p, t);
-            break;
-        }
-    }
-    info->running = r < 0 ? OTARX_PART_NONE : (uint8_t)r;
-    info->boot = b < 0 ? OTARX_PART_NONE : (uint8_t)b;
-    info->target = target < 0 ? OTARX_PART_NONE : (uint8_t)target;
-    return OTARX_OK;
-}
-
 static int p_flash_read(void *user, uint8_t part, uint32_t off, uint8_t *buf, size_t len)
 {
     ota_port_t *p = port_of(user);
     if (part >= p->napps || esp_partition_read(p->apps[part], off, buf, len) != ESP_OK) {
         return OTARX_FLASH_ERROR;
-    }
-    return OTARX_OK;
-}
-
-static void describe(ota_port_t *p, uint8_t i)
-{
-    ota_port_slot_t *s = &p->slots[i];
-    esp_app_desc_t desc;
-    otarx_image_info_t info;
-    memset(&s->info, 0, sizeof(s->info));
-    s->info.subtype = (uint8_t)p->apps[i]->subtype;
-    s->info.offset = p->apps[i]->address;
-    s->info.size = p->apps[i]->size;
-    if (esp_ota_get_partition_description(p->apps[i], &desc) == ESP_OK) {
-        s->info.secure_version = desc.secure_version;
-        memcpy(s->info.version, desc.version, sizeof(s->info.version));
-        memcpy(s->info.project, desc.project_name, sizeof(s->info.project));
-        s->valid = otarx_image_verify(&ota_port_ops, p, i, p->apps[i]->size,
-                                      CONFIG_IDF_FIRMWARE_CHIP_ID,
-                                      (uint16_t)efuse_hal_chip_revision(), p->scratch,
-                                      sizeof(p->scratch), &info) == OTARX_OK;
-    } else {
-        s->valid = false;
-    }
-    s->known = true;
-}
-
-static int p_get_part(void *user, uint8_t index, otarx_part_t *part)
-{
-    ota_port_t *p = port_of(user);
-    esp_ota_img_states_t st;
-    if (index >= p->napps) {
-        return OTARX_ERR_ARG;
-    }
-    if (!p->slots[index].known) {
-        describe(p, index); /* verified once per change, not per HELLO */
-    }
-    *part = p->slots[index].info;
-    part->valid = p->slots[index].valid;
-    part->state = OTARX_STATE_NONE;
-    if (esp_ota_get_state_partition(p->apps[index], &st) == ESP_OK && st <= ESP_OTA_IMG_ABORTED) {
-        part->state = (uint8_t)st;
     }
     return OTARX_OK;
 }
@@ -223,7 +114,7 @@ static int p_set_boot(void *user, uint8_t part)
 static int p_confirm(void *user)
 {
     (void)user;
-    if (!running_pending()) {
+    if (!ota_port_running_pending()) {
         return OTARX_NO_PENDING;
     }
     return esp_ota_mark_app_valid_cancel_rollback() == ESP_OK ? OTARX_OK : OTARX_FLASH_ERROR;
@@ -232,7 +123,7 @@ static int p_confirm(void *user)
 static int p_rollback(void *user)
 {
     ota_port_t *p = port_of(user);
-    if (!running_pending()) {
+    if (!ota_port_running_pending()) {
         return OTARX_NO_PENDING;
     }
     if (!esp_ota_check_rollback_is_possible()) {
@@ -307,8 +198,8 @@ const otarx_ops_t ota_port_ops = {
     .uart_write = p_uart_write,
     .now_ms = p_now_ms,
     .random = p_random,
-    .get_info = p_get_info,
-    .get_part = p_get_part,
+    .get_info = ota_port_get_info,
+    .get_part = ota_port_get_part,
     .flash_erase = p_flash_erase,
     .flash_write = p_flash_write,
     .flash_read = p_flash_read,
@@ -358,7 +249,7 @@ esp_err_t ota_port_init(ota_port_t *p, uart_port_t uart, uint32_t baud, uint32_t
         return err;
     }
     for (i = 0; i < p->napps; i++) {
-        describe(p, i); /* the first HELLO is answered without verifying 3 MB */
+        ota_port_describe(p, i); /* the first HELLO is answered without verifying 3 MB */
     }
     return p->napps > 0 ? ESP_OK : ESP_ERR_NOT_FOUND;
 }

@@ -20,19 +20,6 @@
 #define ST_ABORTED 4u
 #define ST_UNDEFINED 0xFFFFFFFFu
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 uint32_t esp_ota_seq_crc(uint32_t seq)
 {
     uint32_t c = 0;
@@ -83,15 +70,15 @@ int esp_layout_load(esp_layout_t *l, flash_file_t *f, char *err, size_t err_len)
             p->label[16] = 0;
             p->type = e[2];
             p->subtype = e[3];
-            p->offset = get32(e + 4);
-            p->size = get32(e + 8);
+            p->offset = host_get32(e + 4);
+            p->size = host_get32(e + 8);
             if (e[3] != 0) {
                 l->n_ota++;
             }
         } else if (e[2] == 1 && e[3] == 0x00 && l->otadata == 0) {
-            l->otadata = get32(e + 4);
+            l->otadata = host_get32(e + 4);
         } else if (e[2] == 1 && e[3] == 0x02 && l->nvs == 0) {
-            l->nvs = get32(e + 4);
+            l->nvs = host_get32(e + 4);
         }
     }
     /* protocol order: factory first, then ota_0, ota_1, ... (stable sort by subtype) */
@@ -144,9 +131,9 @@ static void read_entries(const esp_layout_t *l, entry_t e[2])
         if (l->otadata != 0) {
             (void)flash_read(l->flash, l->otadata + (uint32_t)i * HOST_SECTOR, b, ENTRY);
         }
-        e[i].seq = get32(b);
-        e[i].state = get32(b + 24);
-        e[i].crc = get32(b + 28);
+        e[i].seq = host_get32(b);
+        e[i].state = host_get32(b + 24);
+        e[i].crc = host_get32(b + 28);
     }
 }
 
@@ -154,9 +141,9 @@ static int write_entry(const esp_layout_t *l, int i, uint32_t seq, uint32_t stat
 {
     uint8_t b[ENTRY];
     memset(b, 0xFF, sizeof(b));
-    put32(b, seq);
-    put32(b + 24, state);
-    put32(b + 28, esp_ota_seq_crc(seq));
+    host_put32(b, seq);
+    host_put32(b + 24, state);
+    host_put32(b + 28, esp_ota_seq_crc(seq));
     return flash_rewrite(l->flash, l->otadata + (uint32_t)i * HOST_SECTOR, b, ENTRY);
 }
 
@@ -263,8 +250,8 @@ void esp_inspect(const esp_layout_t *l, int idx, const boot_cfg_t *cfg, otarx_pa
     out->size = p->size;
     /* the description is reported when the header parses, valid or not (layout.ts) */
     if (p->size >= sizeof(head) && flash_read(l->flash, p->offset, head, sizeof(head)) == 0 &&
-        head[0] == 0xE9 && get32(head + 0x20) == 0xABCD5432u) {
-        out->secure_version = get32(head + 0x24);
+        head[0] == 0xE9 && host_get32(head + 0x20) == 0xABCD5432u) {
+        out->secure_version = host_get32(head + 0x24);
         memcpy(out->version, head + 0x30, 32);
         memcpy(out->project, head + 0x50, 32);
     } else {

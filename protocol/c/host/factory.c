@@ -9,23 +9,6 @@
 #include "host.h"
 #include "mbedtls/md.h"
 
-static void put16(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    put16(p, v);
-    put16(p + 2, v >> 16);
-}
-
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
 static void digest(mbedtls_md_type_t t, const uint8_t *in, size_t n, uint8_t *out)
 {
     if (mbedtls_md(mbedtls_md_info_from_type(t), in, n, out) != 0) {
@@ -49,16 +32,16 @@ void factory_partition_table(uint8_t out[HOST_PT_MAX])
     memset(out, 0xFF, HOST_PT_MAX);
     for (i = 0; i < n; i++) {
         uint8_t *e = out + 32u * i;
-        put16(e, 0x50AA);
+        host_put16(e, 0x50AA);
         e[2] = k_two_ota[i].type;
         e[3] = k_two_ota[i].subtype;
-        put32(e + 4, k_two_ota[i].offset);
-        put32(e + 8, k_two_ota[i].size);
+        host_put32(e + 4, k_two_ota[i].offset);
+        host_put32(e + 8, k_two_ota[i].size);
         memset(e + 12, 0, 16);
         memcpy(e + 12, k_two_ota[i].label, strlen(k_two_ota[i].label));
-        put32(e + 28, 0);
+        host_put32(e + 28, 0);
     }
-    put16(out + 32u * n, 0xEBEB);
+    host_put16(out + 32u * n, 0xEBEB);
     memset(out + 32u * n + 2u, 0xFF, 14);
     digest(MBEDTLS_MD_MD5, out, 32u * n, out + 32u * n + 16u);
 }
@@ -114,18 +97,18 @@ size_t app_build(uint8_t *img, size_t cap, const app_spec_t *spec)
     img[1] = 2;
     img[2] = 0x02;
     img[3] = 0x20;
-    put32(img + 4, entry);
+    host_put32(img + 4, entry);
     img[8] = 0xEE;
-    put16(img + 12, spec->chip_id);
+    host_put16(img + 12, spec->chip_id);
     img[14] = (uint8_t)(spec->min_rev / 100u > 255u ? 255u : spec->min_rev / 100u);
-    put16(img + 15, spec->min_rev);
-    put16(img + 17, spec->max_rev);
+    host_put16(img + 15, spec->min_rev);
+    host_put16(img + 17, spec->max_rev);
     img[23] = 1;
     /* segment 0: app description, then the recipe's rodata text */
-    put32(img + 24, drom);
-    put32(img + 28, SEG0_LEN);
-    put32(d, 0xABCD5432u);
-    put32(d + 4, spec->secure_version);
+    host_put32(img + 24, drom);
+    host_put32(img + 28, SEG0_LEN);
+    host_put32(d, 0xABCD5432u);
+    host_put32(d + 4, spec->secure_version);
     memcpy(d + 16, spec->version, strlen(spec->version));
     memcpy(d + 48, spec->project, strlen(spec->project));
     memcpy(d + 80, "12:00:00", 8);
@@ -134,8 +117,8 @@ size_t app_build(uint8_t *img, size_t cap, const app_spec_t *spec)
     (void)strcpy(elf, spec->project);
     (void)strcat(elf, " placeholder ELF");
     digest(MBEDTLS_MD_SHA256, (const uint8_t *)elf, strlen(elf), d + 144);
-    put16(d + 176, 0);
-    put16(d + 178, 99);
+    host_put16(d + 176, 0);
+    host_put16(d + 178, 99);
     d[180] = 16;
     d[181] = 3;
     for (i = 0; i < SEG0_LEN - 256u; i++) {
@@ -143,15 +126,15 @@ size_t app_build(uint8_t *img, size_t cap, const app_spec_t *spec)
     }
     /* segment 1: filler */
     off = 24u + 8u + SEG0_LEN;
-    put32(img + off, iram);
-    put32(img + off + 4u, spec->data_len);
+    host_put32(img + off, iram);
+    host_put32(img + off + 4u, spec->data_len);
     fill(img + off + 8u, spec->data_len, spec->seed);
     /* checksum: 0xEF xor every segment data byte (folded from 32-bit words) */
     for (i = 24u + 8u; i < 24u + 8u + SEG0_LEN; i += 4u) {
-        w ^= get32(img + i);
+        w ^= host_get32(img + i);
     }
     for (i = off + 8u; i < off + 8u + spec->data_len; i += 4u) {
-        w ^= get32(img + i);
+        w ^= host_get32(img + i);
     }
     img[csum_at] = (uint8_t)(0xEFu ^ w ^ (w >> 8) ^ (w >> 16) ^ (w >> 24));
     digest(MBEDTLS_MD_SHA256, img, csum_at + 1u, img + csum_at + 1u);

@@ -19,6 +19,22 @@
 #define HOST_PT_MAX 0xC00u
 #define HOST_MAX_APPS 16
 
+/* little-endian fields of the flash structures (partition table, otadata, record log, app image) */
+static inline uint32_t host_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline void host_put16(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void host_put32(uint8_t *p, uint32_t v)
+{
+    host_put16(p, v);
+    host_put16(p + 2, v >> 16);
+}
+
 /* ---- flash_file.c: NOR flash over a file ---- */
 typedef struct {
     uint32_t sector_erase_us, block_erase_us, page_program_us;

@@ -155,7 +155,7 @@ int main(int argc, char **argv)
     dev.flash.timing.block_erase_us = 150000;
     dev.flash.timing.page_program_us = 700;
     a.max_frame = 4112 <= OTARX_MAX_FRAME ? 4112 : OTARX_MAX_FRAME;
-    a.window = 16384 <= OTARX_WINDOW ? 16384 : OTARX_WINDOW;
+    a.window = 32768 <= OTARX_WINDOW ? 32768 : OTARX_WINDOW; /* as the simulator (src/device-sim) */
     a.record_every = 1;
     dev.rng = 0x9E3779B97F4A7C15ull;
     dev.fd = -1;

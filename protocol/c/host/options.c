@@ -37,7 +37,7 @@ void host_usage(FILE *out)
           "                          on the same --flash to resume)\n"
           "  --seed N                seed of the fault injection\n"
           "Other:\n"
-          "  --max-frame N, --window N   receive limits (default 4112, 16384)\n"
+          "  --max-frame N, --window N   receive limits (default 4112, 32768)\n"
           "  --record-every BYTES    durable record interval (default 1: after every write)\n"
           "  --factory-version V     version of the factory app of a new flash file\n"
           "  --create-flash-only     create the flash file and exit\n"

@@ -11,28 +11,15 @@
 
 #define ENTRY 32u
 
-static uint32_t get32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-    p[2] = (uint8_t)(v >> 16);
-    p[3] = (uint8_t)(v >> 24);
-}
-
 #define REC_MAGIC 0x5245534Du
 #define REC_SLOTS (HOST_SECTOR / ENTRY)
 
 static int rec_entry(const uint8_t *b, otarx_record_t *rec)
 {
-    if (get32(b) != REC_MAGIC || otarx_crc32(0, b, 28) != get32(b + 28)) {
+    if (host_get32(b) != REC_MAGIC || otarx_crc32(0, b, 28) != host_get32(b + 28)) {
         return 0;
     }
-    rec->offset = get32(b + 4);
+    rec->offset = host_get32(b + 4);
     memcpy(rec->image_id, b + 8, 20);
     return 1;
 }
@@ -48,7 +35,7 @@ static int rec_scan(const esp_layout_t *l, otarx_record_t *rec, uint32_t *free_a
         if (flash_read(l->flash, l->nvs + i * ENTRY, b, ENTRY) != 0) {
             break;
         }
-        if (get32(b) == 0xFFFFFFFFu && get32(b + 28) == 0xFFFFFFFFu) {
+        if (host_get32(b) == 0xFFFFFFFFu && host_get32(b + 28) == 0xFFFFFFFFu) {
             *free_at = i;
             break;
         }
@@ -86,10 +73,10 @@ int esp_record_store(const esp_layout_t *l, const otarx_record_t *rec)
         return flash_erase(l->flash, l->nvs, HOST_SECTOR) == 0 ? OTARX_OK : OTARX_ERR_IO;
     }
     memset(b, 0, sizeof(b));
-    put32(b, REC_MAGIC);
-    put32(b + 4, rec->offset);
+    host_put32(b, REC_MAGIC);
+    host_put32(b + 4, rec->offset);
     memcpy(b + 8, rec->image_id, 20);
-    put32(b + 28, otarx_crc32(0, b, 28));
+    host_put32(b + 28, otarx_crc32(0, b, 28));
     if (free_at >= REC_SLOTS) {
         /* full: erase and start over (a cut here loses the record: resume is best effort) */
         if (flash_erase(l->flash, l->nvs, HOST_SECTOR) != 0) {

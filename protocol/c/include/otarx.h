@@ -51,7 +51,9 @@ typedef struct {
     uint32_t baud;                 /**< rate the UART runs at now (for the BAUD fallback) */
     uint8_t nparts;                /**< app partitions, <= OTARX_MAX_PARTS */
     uint8_t running;               /**< index of the running app (OTARX_PART_NONE: unknown) */
-    uint8_t boot;                  /**< index otadata selects for the next boot */
+    uint8_t boot;                  /**< index of the app the bootloader starts at the next
+                                        reset: while the running app is still PENDING_VERIFY,
+                                        the previous app, not the pending one (SPEC §4.2) */
     uint8_t target;                /**< index an update goes to, OTARX_PART_NONE if none; never
                                         the running slot nor the boot slot (SPEC §6.1) */
 } otarx_dev_info_t;

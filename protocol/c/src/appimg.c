@@ -23,29 +23,22 @@ int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len
     memset(&dev, 0, sizeof(dev));
     memset(&run, 0, sizeof(run));
     *detail = 0;
-    /* NOT_APP details are the failed check's offset, as the app image parser reports it */
+    /* SPEC §4.6: only SECURE_VERSION carries a detail (the image's secure_version) */
     if (head_len >= 1u && head[0] != APP_MAGIC) {
         return OTARX_NOT_APP;
     }
-    if (head_len < OTARX_APP_PREFIX) {
-        *detail = (uint32_t)head_len;
-        return OTARX_NOT_APP;
-    }
-    if (otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
-        *detail = DESC_AT;
+    if (head_len < OTARX_APP_PREFIX || otarx_get32(&head[DESC_AT]) != DESC_MAGIC) {
         return OTARX_NOT_APP;
     }
     if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
         return OTARX_FLASH_ERROR;
     }
     if (otarx_get16(&head[12]) != dev.chip_id) {
-        *detail = otarx_get16(&head[12]);
         return OTARX_WRONG_CHIP;
     }
     rmin = otarx_get16(&head[15]);
     rmax = otarx_get16(&head[17]);
     if (dev.chip_rev < rmin || (rmax != 0 && rmax != 0xFFFFu && dev.chip_rev > rmax)) {
-        *detail = dev.chip_rev;
         return OTARX_CHIP_REV;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) &&

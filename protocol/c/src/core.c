@@ -139,10 +139,12 @@ static void on_baud(otarx_ctx_t *ctx, const uint8_t *p)
     ctx->_baud_at = ctx->_ops->now_ms(ctx->_user);
 }
 
-static void on_confirm(otarx_ctx_t *ctx)
+/* CONFIRM and ROLLBACK: run the port's `op`, answer its status and the slot that boots now
+ * (SPEC §4.2 `boot`); returns the status. */
+static int answer_app_op(otarx_ctx_t *ctx, int (*op)(void *user), uint8_t type)
 {
     otarx_dev_info_t dev;
-    int rc = ctx->_ops->confirm != NULL ? ctx->_ops->confirm(ctx->_user) : OTARX_UNSUPPORTED;
+    int rc = op != NULL ? op(ctx->_user) : OTARX_UNSUPPORTED;
     memset(&dev, 0, sizeof(dev));
     if (rc < 0) {
         rc = OTARX_FLASH_ERROR;
@@ -150,7 +152,13 @@ static void on_confirm(otarx_ctx_t *ctx)
     if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
         dev.boot = OTARX_PART_NONE;
     }
-    reply_u8(ctx, OTARX_T_CONFIRM | OTARX_T_REPLY, (uint8_t)rc, dev.boot);
+    reply_u8(ctx, (uint8_t)(type | OTARX_T_REPLY), (uint8_t)rc, dev.boot);
+    return rc;
+}
+
+static void on_confirm(otarx_ctx_t *ctx)
+{
+    (void)answer_app_op(ctx, ctx->_ops->confirm, OTARX_T_CONFIRM);
 }
 
 static void do_reboot(otarx_ctx_t *ctx)
@@ -163,17 +171,7 @@ static void do_reboot(otarx_ctx_t *ctx)
 
 static void on_rollback(otarx_ctx_t *ctx)
 {
-    otarx_dev_info_t dev;
-    int rc = ctx->_ops->rollback != NULL ? ctx->_ops->rollback(ctx->_user) : OTARX_UNSUPPORTED;
-    memset(&dev, 0, sizeof(dev));
-    if (rc < 0) {
-        rc = OTARX_FLASH_ERROR;
-    }
-    if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
-        dev.boot = OTARX_PART_NONE;
-    }
-    reply_u8(ctx, OTARX_T_ROLLBACK | OTARX_T_REPLY, (uint8_t)rc, dev.boot);
-    if (rc == OTARX_OK) {
+    if (answer_app_op(ctx, ctx->_ops->rollback, OTARX_T_ROLLBACK) == OTARX_OK) {
         otarx_session_drop(ctx, 0);
         do_reboot(ctx);
     }

@@ -118,7 +118,7 @@ OTARX_CHECK int otarx_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 
 /* appimg.c */
 /** Early checks on the first 288 plaintext bytes (SPEC §4.6) against the device and the running
- *  app; `allow_downgrade` is the BEGIN flag; *detail as the simulator reports it. */
+ *  app; `allow_downgrade` is the BEGIN flag; *detail is the refusal's detail (SPEC §4.6). */
 OTARX_CHECK int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len,
                                       int allow_downgrade, uint32_t *detail);
 

@@ -13,14 +13,15 @@
  */
 #include "otarx_priv.h"
 
-void otarx_send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms)
+/* An error ACK carries the refusal's `detail` in place of sack (SPEC §4.5). */
+static void send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms, uint32_t detail)
 {
     uint8_t *p = &ctx->_tx[2];
     int live = ctx->_active && status <= OTARX_BUSY;
     p[0] = status;
     otarx_put32(&p[1], ctx->_active ? ctx->_next : 0u);
     otarx_put32(&p[5], ctx->_active ? ctx->_credit : 0u);
-    otarx_put32(&p[9], live ? ctx->_sack : 0u);
+    otarx_put32(&p[9], live ? ctx->_sack : detail);
     otarx_put16(&p[13], busy_ms);
     ctx->_sstats.acks++;
     if (status == OTARX_BUSY) {
@@ -29,6 +30,11 @@ void otarx_send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms)
     if (otarx_send(ctx, OTARX_T_DATA | OTARX_T_REPLY, OTARX_ACK_LEN) != OTARX_OK) {
         OTARX_LOGW(ctx, "uart write failed");
     }
+}
+
+void otarx_send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms)
+{
+    send_ack(ctx, status, busy_ms, 0);
 }
 
 void otarx_session_drop(otarx_ctx_t *ctx, int forget)
@@ -61,14 +67,14 @@ static uint32_t chunk_len(const otarx_ctx_t *ctx, uint32_t off)
     return otarx_min32(ctx->_chunk, ctx->_total - off);
 }
 
-/* The session ends with an error ACK (full layout, no sack; SPEC §4.5/§4.9). */
-static void fail(otarx_ctx_t *ctx, int rc)
+/* The session ends with an error ACK (full layout, the detail in place of sack; SPEC §4.5/§4.9). */
+static void fail(otarx_ctx_t *ctx, int rc, uint32_t detail)
 {
     uint8_t status = (uint8_t)(rc < 0 ? OTARX_FLASH_ERROR : rc);
     OTARX_LOGW(ctx, "session ends: %s at offset %lu", otarx_err_name((otarx_err_t)status),
                (unsigned long)ctx->_next);
     ctx->_sack = 0;
-    otarx_send_ack(ctx, status, 0);
+    send_ack(ctx, status, 0, status == OTARX_FLASH_ERROR ? 0u : detail);
     otarx_session_drop(ctx, status == OTARX_FLASH_ERROR);
 }
 
@@ -89,10 +95,12 @@ typedef struct {
     int n;
 } pieces_t;
 
-/* Decrypt the chunk at _next (in `buf`, in place), check the head, advance. */
-static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out)
+/* Decrypt the chunk at _next (in `buf`, in place), check the head (a refusal's detail in
+ * *detail), advance. */
+static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pieces_t *out,
+                               uint32_t *detail)
 {
-    uint32_t pos = ctx->_next - OTARX_HEADER_SIZE, detail = 0;
+    uint32_t pos = ctx->_next - OTARX_HEADER_SIZE;
     if (otarx_crypt_update(ctx, buf, len, ctx->_next + len == ctx->_total) != OTARX_OK) {
         return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
     }
@@ -102,18 +110,19 @@ static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pie
     out->pos[out->n] = pos;
     out->len[out->n] = len;
     out->n++;
-    return otarx_sink_plain(ctx, pos, buf, len, &detail);
+    return otarx_sink_plain(ctx, pos, buf, len, detail);
 }
 
 /* In order: `data` (in its slot in batch mode), then whatever follows held in the window. */
-static OTARX_CHECK int consume_run(otarx_ctx_t *ctx, uint8_t *data, uint32_t len, pieces_t *pc)
+static OTARX_CHECK int consume_run(otarx_ctx_t *ctx, uint8_t *data, uint32_t len, pieces_t *pc,
+                                   uint32_t *detail)
 {
     int held;
-    OTARX_TRY(consume(ctx, data, len, pc));
+    OTARX_TRY(consume(ctx, data, len, pc, detail));
     held = (int)(ctx->_sack & 1u);
     ctx->_sack >>= 1;
     while (held) {
-        OTARX_TRY(consume(ctx, slot_of(ctx, ctx->_next), chunk_len(ctx, ctx->_next), pc));
+        OTARX_TRY(consume(ctx, slot_of(ctx, ctx->_next), chunk_len(ctx, ctx->_next), pc, detail));
         held = (int)(ctx->_sack & 1u);
         ctx->_sack >>= 1;
     }
@@ -140,7 +149,7 @@ static void after_free(otarx_ctx_t *ctx, const pieces_t *pc)
         rc = otarx_sink_write(ctx, pc->pos[i], pc->p[i], pc->len[i]);
     }
     if (rc != OTARX_OK) {
-        fail(ctx, rc);
+        fail(ctx, rc, 0);
     }
 }
 
@@ -162,7 +171,7 @@ static void after_batch(otarx_ctx_t *ctx)
     }
     rc = otarx_flush_batch(ctx);
     if (rc != OTARX_OK) {
-        fail(ctx, rc);
+        fail(ctx, rc, 0);
         return;
     }
     if (ctx->_next < ctx->_total) {
@@ -173,7 +182,7 @@ static void after_batch(otarx_ctx_t *ctx)
 
 void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
 {
-    uint32_t off = otarx_get32(p), len = (uint32_t)(n - 4u);
+    uint32_t off = otarx_get32(p), len = (uint32_t)(n - 4u), detail = 0;
     pieces_t pc;
     int rc;
     ctx->_sstats.data_frames++;
@@ -181,14 +190,15 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
         otarx_send_ack(ctx, OTARX_NO_SESSION, 0);
         return;
     }
-    /* SPEC §4.5 (in the simulator's order): grid, duplicate, bounds/length/credit, held */
-    if (off < ctx->_grid || (off - ctx->_grid) % ctx->_chunk != 0) {
-        goto bad;
-    }
+    /* SPEC §4.5: duplicate (below next_offset, on the grid or not: after a resume old frames
+     * still arrive), grid, bounds/length/credit, held */
     if (off < ctx->_next) {
         ctx->_sstats.duplicates++;
         otarx_send_ack(ctx, OTARX_OK, 0);
         return;
+    }
+    if ((off - ctx->_grid) % ctx->_chunk != 0) {
+        goto bad;
     }
     if (off >= ctx->_total || off >= ctx->_credit || len != chunk_len(ctx, off) ||
         len > ctx->_credit - off) {
@@ -210,12 +220,12 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
     if (ctx->_batch) {
         uint8_t *slot = slot_of(ctx, off);
         memcpy(slot, p + 4, len);
-        rc = consume_run(ctx, slot, len, &pc);
+        rc = consume_run(ctx, slot, len, &pc, &detail);
     } else {
-        rc = consume_run(ctx, p + 4, len, &pc);
+        rc = consume_run(ctx, p + 4, len, &pc, &detail);
     }
     if (rc != OTARX_OK) {
-        fail(ctx, rc);
+        fail(ctx, rc, detail);
     } else if (ctx->_batch) {
         after_batch(ctx);
     } else {
@@ -266,7 +276,7 @@ static OTARX_CHECK int finish(otarx_ctx_t *ctx, otarx_image_info_t *info)
         return rc < 0 ? OTARX_FLASH_ERROR : rc;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) && info->secure_version < dev.efuse_secure_version) {
-        info->detail = 0; /* SPEC §4.7: only INVALID_IMAGE and INCOMPLETE carry a detail */
+        info->detail = info->secure_version; /* SPEC §4.7: the image's, as in the early check */
         return OTARX_SECURE_VERSION;
     }
     /* The record goes before the boot switch: after a reset between the two, a record for an
@@ -298,7 +308,7 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
     if (ctx->_batch && ctx->_batch_start < ctx->_next) {
         rc = otarx_flush_batch(ctx); /* cannot happen: a batch is written when it is complete */
         if (rc != OTARX_OK) {
-            fail(ctx, rc);
+            fail(ctx, rc, 0);
             return;
         }
     }

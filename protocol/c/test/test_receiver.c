@@ -282,6 +282,69 @@ static void test_early_checks(void)
     }
 }
 
+/* SECURE_VERSION carries the image's secure_version as its detail (SPEC §4.6, §4.7): in the
+ * early refusal's ACK (in place of sack) and in END's RESULT when the eFuse rose meanwhile. */
+static void test_secure_version_detail(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    char key[600];
+    uint8_t *app, *img;
+    size_t len, n;
+    uint32_t next = 0, credit = 0, off;
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    cfg.anti_rollback = 1;
+    /* early: image secure_version 1, eFuse at 2 */
+    if (setup(&h, &cfg) != 0) {
+        return;
+    }
+    h.dev->boot.efuse_secure_version = 2;
+    app = h_app("2.0.0", 0, 1, 0x800, &len);
+    img = app != NULL ? h_encrypt(app, len, key, &n) : NULL;
+    free(app);
+    if (img == NULL) {
+        g_ct.failures++;
+        h_free(&h);
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, &next, &credit), OTARX_OK);
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, img, next, 1024, &f), OTARX_SECURE_VERSION);
+    CHECK_EQ(h_u32(&f, 1), 512u + 1024u); /* next_offset reached */
+    CHECK_EQ(h_u32(&f, 9), 1u);           /* detail: the image's secure_version */
+    h_free(&h);
+    free(img);
+
+    /* at END: image secure_version 3 passes the early check at eFuse 2; then the eFuse rises */
+    if (setup(&h, &cfg) != 0) {
+        return;
+    }
+    h.dev->boot.efuse_secure_version = 2;
+    app = h_app("2.0.0", 0, 3, 0x800, &len);
+    img = app != NULL ? h_encrypt(app, len, key, &n) : NULL;
+    free(app);
+    if (img == NULL) {
+        g_ct.failures++;
+        h_free(&h);
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, &next, &credit), OTARX_OK);
+    for (off = next; off < n; off += 1024) {
+        uint32_t l = (uint32_t)n - off < 1024u ? (uint32_t)n - off : 1024u;
+        h_clear(&h);
+        CHECK_EQ(h_data(&h, img, off, l, &f), OTARX_OK);
+    }
+    h.dev->boot.efuse_secure_version = 4;
+    h_clear(&h);
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_SECURE_VERSION);
+    CHECK_EQ(f.payload[1], 0xFF);
+    CHECK_EQ(h_u32(&f, 38), 3u); /* detail: the image's secure_version */
+    check_nothing_boots_differently(&h);
+    h_free(&h);
+    free(img);
+}
+
 static void test_window(void)
 {
     harness_t h;
@@ -352,5 +415,6 @@ void run_receiver_tests(void)
     RUN(test_tampered_refused);
     RUN(test_begin_refusals);
     RUN(test_early_checks);
+    RUN(test_secure_version_detail);
     RUN(test_window);
 }

@@ -232,6 +232,123 @@ static void test_power_cut_after_boot_switch(void)
     unmake(&im);
 }
 
+/* A cut between a write and its record: the record stops at RECORD_UPTO, the slot goes on. */
+#define RECORD_UPTO (512u + 5u * 1024u) /* plaintext 5120: inside the sector at 4096 */
+static int (*g_flash_erase)(void *user, uint8_t part, uint32_t off, uint32_t len);
+static uint32_t g_erased_at_4096;
+
+static int record_store_upto(void *user, const otarx_record_t *rec)
+{
+    return rec != NULL && rec->offset > RECORD_UPTO ? OTARX_OK : g_record_store(user, rec);
+}
+
+static int flash_erase_counting(void *user, uint8_t part, uint32_t off, uint32_t len)
+{
+    if (part == 1 && off <= 4096u && off + len > 4096u) {
+        g_erased_at_4096++;
+    }
+    return g_flash_erase(user, part, off, len);
+}
+
+/* SPEC §7: the flash after the resume point must be blank before it is written again. After a
+ * cut between a write and its record it holds the same plaintext; the sector is still rewritten. */
+static void test_resume_rewrites_written_sector(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    image_t im;
+    uint32_t next = 0;
+    if (make(&im, 0x6000) != 0 || h_init(&h, &cfg) != 0) {
+        return;
+    }
+    g_record_store = h.ops.record_store;
+    h.ops.record_store = record_store_upto;
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    send_range(&h, &im, 512, 512 + 8 * 1024, 1024);
+    h.ops.record_store = g_record_store;
+    CHECK_EQ(h_power_cycle(&h), 0);
+    CHECK_MEM(h_slot(&h, 1) + 5120, im.app + 5120, 3072); /* written after the record */
+    g_flash_erase = h.ops.flash_erase;
+    g_erased_at_4096 = 0;
+    h.ops.flash_erase = flash_erase_counting;
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    CHECK_EQ(next, RECORD_UPTO);
+    CHECK_EQ(finish(&h, &im, next, 1024), OTARX_OK);
+    CHECK_EQ(g_erased_at_4096, 1u);
+    h.ops.flash_erase = g_flash_erase;
+    CHECK_MEM(h_slot(&h, 1), im.app, im.alen);
+    h_free(&h);
+    unmake(&im);
+}
+
+static int nvs_erased(harness_t *h)
+{
+    const uint8_t *p = h->dev->flash.mem + h->dev->layout.nvs;
+    size_t i;
+    for (i = 0; i < 4096; i++) {
+        if (p[i] != 0xFF) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Clearing the record erases its sector (SPEC §7): after END, a failed END, ABORT, FRESH and
+ * another image a reader finds nothing at all, not an entry meaning "none". */
+static void test_record_cleared_by_erase(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t a, b;
+    uint32_t next = 0;
+    int step;
+    if (make(&a, 0x3000) != 0 || make(&b, 0x3400) != 0) {
+        return;
+    }
+    for (step = 0; step < 5; step++) {
+        if (h_init(&h, &cfg) != 0) {
+            g_ct.failures++;
+            break;
+        }
+        if (step == 1) {
+            a.img[600] ^= 1; /* ciphertext: AUTH_FAILED at END */
+        }
+        CHECK_EQ(h_begin(&h, 0, 1024, a.img, (uint32_t)a.n, &next, NULL), OTARX_OK);
+        send_range(&h, &a, 512, 512 + 4 * 1024, 1024);
+        CHECK(!nvs_erased(&h)); /* a record exists */
+        switch (step) {
+        case 0:
+            CHECK_EQ(finish(&h, &a, 512 + 4 * 1024, 1024), OTARX_OK);
+            break;
+        case 1:
+            CHECK_EQ(finish(&h, &a, 512 + 4 * 1024, 1024), OTARX_AUTH_FAILED);
+            a.img[600] ^= 1;
+            break;
+        case 2:
+            h_clear(&h);
+            h_send(&h, 0x06, NULL, 0);
+            CHECK(h_take(&h, &f));
+            CHECK_EQ(f.type, 0x86);
+            break;
+        case 3:
+            CHECK_EQ(h_power_cycle(&h), 0);
+            CHECK_EQ(h_begin(&h, OTARX_BEGIN_FRESH, 1024, a.img, (uint32_t)a.n, &next, NULL), OTARX_OK);
+            CHECK_EQ(next, 512);
+            break;
+        default:
+            CHECK_EQ(h_power_cycle(&h), 0);
+            CHECK_EQ(h_begin(&h, 0, 1024, b.img, (uint32_t)b.n, &next, NULL), OTARX_OK);
+            CHECK_EQ(next, 512);
+            break;
+        }
+        CHECK(nvs_erased(&h));
+        h_free(&h);
+    }
+    unmake(&a);
+    unmake(&b);
+}
+
 void run_resume_tests(void);
 void run_resume_tests(void)
 {
@@ -242,4 +359,6 @@ void run_resume_tests(void)
     RUN(test_fresh_and_abort);
     RUN(test_other_image_starts_fresh);
     RUN(test_power_cut_after_boot_switch);
+    RUN(test_record_cleared_by_erase);
+    RUN(test_resume_rewrites_written_sector);
 }

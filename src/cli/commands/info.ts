@@ -4,7 +4,7 @@ import { OtaError } from '../../errors.js';
 import type { DeviceCommandOptions, DeviceSummary } from '../../session/index.js';
 import { deviceInfo } from '../../session/index.js';
 import { emit, table } from '../output.js';
-import { aboutPort, openerFor, type PortArgs, singlePort, withPortOptions } from '../port-opener.js';
+import { aboutPort, DEFAULT_BAUD, openerFor, type PortArgs, singlePort, withPortOptions } from '../port-opener.js';
 import { formatBytes } from '../push-reporter.js';
 import { runInterruptible } from '../terminal.js';
 
@@ -29,7 +29,7 @@ export async function withDevicePort<T>(args: DeviceArgs, command: string, fn: (
   const port = await openerFor(singlePort(args, command), args);
   try {
     const value = await runInterruptible((signal) =>
-      fn({ open: port.open, portLabel: port.label, signal, connectTimeoutMs: (args['connect-timeout'] ?? 10) * 1000 }),
+      fn({ open: port.open, portLabel: port.label, signal, connectTimeoutMs: (args['connect-timeout'] ?? 10) * 1000, alsoTryBaud: DEFAULT_BAUD }),
     );
     return { port: port.label, value };
   } catch (e) {

@@ -3,15 +3,8 @@
 #include <stdbool.h>
 #include "esp_app_desc.h"
 #include "esp_err.h"
+#include "esp_flash_partitions.h"
 #include "esp_partition.h"
-typedef enum {
-    ESP_OTA_IMG_NEW = 0x0U,
-    ESP_OTA_IMG_PENDING_VERIFY = 0x1U,
-    ESP_OTA_IMG_VALID = 0x2U,
-    ESP_OTA_IMG_INVALID = 0x3U,
-    ESP_OTA_IMG_ABORTED = 0x4U,
-    ESP_OTA_IMG_UNDEFINED = 0xFFFFFFFFU,
-} esp_ota_img_states_t;
 const esp_partition_t *esp_ota_get_running_partition(void);
 const esp_partition_t *esp_ota_get_boot_partition(void);
 const esp_partition_t *esp_ota_get_next_update_partition(const esp_partition_t *start_from);

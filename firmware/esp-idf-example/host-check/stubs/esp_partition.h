@@ -11,6 +11,7 @@ typedef enum {
     ESP_PARTITION_SUBTYPE_APP_OTA_0 = ESP_PARTITION_SUBTYPE_APP_OTA_MIN + 0,
     ESP_PARTITION_SUBTYPE_APP_OTA_1 = ESP_PARTITION_SUBTYPE_APP_OTA_MIN + 1,
     ESP_PARTITION_SUBTYPE_APP_OTA_MAX = ESP_PARTITION_SUBTYPE_APP_OTA_MIN + 16,
+    ESP_PARTITION_SUBTYPE_DATA_OTA = 0x00,
     ESP_PARTITION_SUBTYPE_ANY = 0xff
 } esp_partition_subtype_t;
 typedef struct esp_flash_t esp_flash_t;
@@ -27,6 +28,7 @@ typedef struct {
 } esp_partition_t;
 typedef struct esp_partition_iterator_opaque_ *esp_partition_iterator_t;
 esp_partition_iterator_t esp_partition_find(esp_partition_type_t type, esp_partition_subtype_t subtype, const char *label);
+const esp_partition_t *esp_partition_find_first(esp_partition_type_t type, esp_partition_subtype_t subtype, const char *label);
 const esp_partition_t *esp_partition_get(esp_partition_iterator_t iterator);
 esp_partition_iterator_t esp_partition_next(esp_partition_iterator_t iterator);
 void esp_partition_iterator_release(esp_partition_iterator_t iterator);
