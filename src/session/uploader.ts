@@ -95,8 +95,11 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     if (a.nextOffset > acked) {
       const newIdx = a.nextOffset >= total ? nChunks : Math.floor((a.nextOffset - p.start) / p.chunk);
       for (let k = ackedIdx; k < newIdx; k++) {
-        // Karn: only chunks sent exactly once give an unambiguous round-trip sample.
-        if (txCount[k] === 1) rtt.sample(now - txTime[k]!);
+        // Karn: only chunks sent exactly once give an unambiguous round-trip sample, and only from
+        // the first ACK that shows them: one held above a hole (sacked) is acknowledged
+        // cumulatively only when the hole is filled, a round trip or more after it arrived. (A
+        // txTime of 0: the ACK beat the stamp after our own write returned; no sample.)
+        if (txCount[k] === 1 && !sacked[k] && txTime[k]! > 0) rtt.sample(now - txTime[k]!);
         resend.delete(k);
       }
       if (newIdx > ackedIdx) pacer.delivered(now, vDone[newIdx - 1]!);
@@ -122,6 +125,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (!((sack >>> i) & 1)) continue;
       const k = ackedIdx + i + 1;
       if (k >= nChunks) break;
+      if (!sacked[k] && txCount[k] === 1 && txTime[k]! > 0) rtt.sample(p.clock.now() - txTime[k]!);
       sacked[k] = 1;
       highest = k;
       pacer.delivered(p.clock.now(), vDone[k]!);

@@ -18,6 +18,8 @@ export class IdealReceiver {
   creditViolations = 0;
   /** Set to make the receiver ignore DATA (a stalled device). */
   deaf = false;
+  /** Offsets whose first arrival is discarded, as if its CRC had failed (a targeted loss). */
+  readonly loseOnce = new Set<number>();
   private decoder = new FrameDecoder();
 
   constructor(
@@ -43,6 +45,7 @@ export class IdealReceiver {
       if (!m || m.type !== 'DATA') continue;
       if (m.offset + m.data.length > this.creditEnd()) this.creditViolations++;
       if (this.deaf) continue;
+      if (this.loseOnce.delete(m.offset)) continue;
       this.dataFrames++;
       const { offset, data } = m;
       if (offset < this.next || this.stored.has(offset)) this.duplicates++;
