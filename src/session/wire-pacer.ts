@@ -46,10 +46,13 @@ export class WirePacer {
 
 /**
  * At least this much new data stays queued for the wire: a host process that is not scheduled for a
- * while (a busy PC, a loaded VM) must not leave the line idle. 8 ms was too little on a loaded 2-core
- * machine; 20 ms keeps a resend within the 32 KiB window's reach at 3 Mbaud behind 16 ms latency.
+ * while (a busy PC, a loaded VM) must not leave the line idle. Every resend also waits behind it,
+ * and a chunk lost twice waits twice, so it is kept small: at 3 Mbaud behind 16 ms of adapter
+ * latency and BER 1e-5, a 20 ms floor gave 0.77-0.79 of the line, 10 ms 0.84-0.87, while clean
+ * runs stayed the same (0.94-0.97) even with both cores of a 2-core VM kept busy by other work
+ * (scripts/bench, measured side by side). 8 ms once left gaps under load; 10 ms did not.
  */
-export const LEAD_FLOOR_MS = 20;
+export const LEAD_FLOOR_MS = 10;
 
 /** Lead kept queued below the host: enough to ride out event-loop hiccups, and at least two frames. */
 export function leadMs(baud: number, frameBytes: number): number {

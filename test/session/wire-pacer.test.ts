@@ -46,12 +46,11 @@ describe('WirePacer', () => {
 });
 
 describe('uploadData paces new data to the line', () => {
-  it('keeps the unsent backlog below it within the lead on a paced link, and delivers everything', async () => {
+  const backlogAt = async (baud: number): Promise<number> => {
     const clock = new FakeClock();
-    const baud = 921600;
     const [host, dev] = createMemoryLink({ clock, baud, aToB: { pace: true, latencyMs: 16, txBufferBytes: 1 << 20 }, bToA: { pace: true, latencyMs: 16 } });
     const image = Uint8Array.from({ length: 120_000 }, (_, i) => (i * 7) & 0xff);
-    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 16 * CHUNK);
+    const rx = new IdealReceiver(dev, image.length, START, CHUNK, 32 * CHUNK);
     let maxBacklog = 0;
     const write = host.write.bind(host);
     host.write = (b) => {
@@ -65,9 +64,23 @@ describe('uploadData paces new data to the line', () => {
     for (let i = 0; i < 20_000 && !done; i++) await clock.advance(1);
     await up;
     expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
-    // The lead (20 ms at 921600: 1843 bytes, under two frames, so two frames), plus the frame that
-    // crossed it and the link's 2 ms delivery batch. Without pacing the whole 16 KiB window sat here.
-    expect(maxBacklog).toBeLessThanOrEqual(3 * (CHUNK + 20) + (2 * baud) / 10_000);
+    return maxBacklog;
+  };
+
+  it('keeps the unsent backlog below it within the lead on a paced link, and delivers everything', async () => {
+    const baud = 921600;
+    // The lead (10 ms at 921600: 922 bytes, under two frames, so two frames), plus the frame that
+    // crossed it and the link's 2 ms delivery batch. Without pacing the whole window sat here.
+    expect(await backlogAt(baud)).toBeLessThanOrEqual(3 * (CHUNK + 20) + (2 * baud) / 10_000);
+  });
+
+  it('never queues a resend behind more than ~16 ms of data at 3 Mbaud', async () => {
+    // What a resend waits behind is the backlog: 10 ms lead + the frame that crossed it + the 2 ms
+    // delivery batch. With a 20 ms lead a chunk lost twice at BER 1e-5 stalled a 32 KiB window.
+    const baud = 3_000_000;
+    const ms = ((await backlogAt(baud)) * 10_000) / baud;
+    expect(ms).toBeGreaterThan(5); // it is paced ahead, not written frame by frame
+    expect(ms).toBeLessThanOrEqual(16); // 15.4 measured; 25.4 with a 20 ms lead
   });
 
   it('does not slow a link that is faster than its nominal rate (an unpaced one)', async () => {
