@@ -22,6 +22,17 @@ describe('every command teaches with --help', () => {
   }
 });
 
+describe('push --help says what resumes, and does not contradict itself', () => {
+  it('Ctrl-C is not among the interruptions that resume: it sends ABORT, which drops the update', async () => {
+    const r = await runCli(['push', '--help']);
+    const text = r.stdout.join(' ').replace(/\s+/g, ' ');
+    const resumes = /An interrupted push \(([^)]*)\) resumes/.exec(text);
+    expect(resumes, 'the resume sentence').not.toBeNull();
+    expect(resumes![1]).not.toMatch(/Ctrl-C/);
+    expect(text).toMatch(/Ctrl-C aborts cleanly: the device drops the update/);
+  });
+});
+
 describe('no --port: the built-in simulated ESP32, said out loud', () => {
   it('info without --port asks the simulator and says so on stderr', async () => {
     const dir = tempDir();

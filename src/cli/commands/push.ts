@@ -129,7 +129,7 @@ export const pushCommand: CommandModule<object, PushArgs> = {
       .example("$0 push app.enc --ports '/dev/ttyUSB*' --report line3.ndjson", 'every board on the fixture at once, one report line per board')
       .example('$0 push app.enc --port /dev/ttyUSB0 --json | jq -c .', 'NDJSON events for scripts: hello, progress, retry, resume, result')
       .epilog([
-        'An interrupted push (cable, reset, Ctrl-C, a killed host) resumes where it stopped when you run the same command again.',
+        'An interrupted push (cable pulled, board reset or powered off, host killed) resumes where it stopped when you run the same command again.',
         'Ctrl-C aborts cleanly: the device drops the update and keeps running its current firmware (exit status 130).',
         'With several ports the exit status is 0 only if every device was updated; otherwise it is the status of the first failed port in the order given (see README "Exit codes"); each device\'s own result is in the table, --json and --report.',
       ].join('\n\n')),
