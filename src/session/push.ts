@@ -24,6 +24,7 @@ import { finishSession, type FinishResult } from './finish.js';
 import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
+import { withResumeHint } from './resume-hint.js';
 
 export interface PushOptions {
   /** The esp_encrypted_img file, as bytes. */
@@ -88,6 +89,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   let baudWorks = true;
   /** The slot an END was sent for (set before END goes out). */
   let endSentTo: number | undefined;
+  /** Highest offset the device acknowledged (or resumed at): what a failure message reports. */
+  let delivered = 0;
 
   try {
     for (let attempt = 0; ; attempt++) {
@@ -124,6 +127,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
           if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
           if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
+          delivered = Math.max(delivered, began.nextOffset);
           const where = { offset: began.nextOffset, total: opts.image.length, target: began.target };
           reporter.event(began.nextOffset > ENC_HEADER_SIZE ? { type: 'resume', ...where } : { type: 'begin', ...where });
           totals.sent += opts.image.length - began.nextOffset;
@@ -137,7 +141,10 @@ export async function push(opts: PushOptions): Promise<PushResult> {
             await uploadData(link, {
               image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
               clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
-              onProgress: (acked) => reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 }),
+              onProgress: (acked) => {
+                delivered = Math.max(delivered, acked);
+                reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 });
+              },
             });
             endSentTo = began.target;
             result = await finishSession(link, {
@@ -190,7 +197,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
       const inFlight = (firstHello?.window ?? 0) + (firstHello?.maxFrame ?? 0);
       await sendAbort(transport, clock, 500 + (inFlight * 10 * 1000) / Math.max(1, transport.baud));
     }
-    throw e;
+    throw withResumeHint(e, { delivered, total: opts.image.length, endSent: endSentTo !== undefined });
   } finally {
     await transport.close().catch(() => {});
   }

@@ -105,6 +105,7 @@ describe('push() over an in-memory link (FakeClock)', () => {
     const r = rig({ dev: { endStatus: STATUS.AUTH_FAILED } });
     const { error } = await run(r).done;
     expect(error).toMatchObject({ code: 'AUTH_FAILED', exitStatus: 6 });
+    expect((error as Error).message).not.toMatch(/resume/); // a refused image is not resumable
     expect(r.dev.boot).toBe(0);
   });
 
@@ -126,6 +127,11 @@ describe('push() over an in-memory link (FakeClock)', () => {
     // the first run gives up at once (no reconnect window)
     const first = await run(r, { maxResyncs: 0 }).done;
     expect(first.error).toMatchObject({ code: 'LINK_LOST' });
+    // and its message says that nothing is lost, and how far it got
+    const delivered = (first.error as OtaError).details.delivered as number;
+    expect(delivered).toBeGreaterThan(512);
+    expect(delivered).toBeLessThan(20_000);
+    expect((first.error as Error).message).toMatch(new RegExp(`${(delivered / 1024).toFixed(1)} KiB of ${(image.length / 1024).toFixed(1)} KiB had reached the device; run the same command again to resume`));
     const second = await run(r).done;
     expect(second.error).toBeUndefined();
     expect(second.value!.resumeOffset).toBeGreaterThan(512);
@@ -196,6 +202,7 @@ describe('push() over an in-memory link (FakeClock)', () => {
     const watch = { event: (e: { type: string; acked?: number }) => { if (e.type === 'progress' && e.acked! > 8000) ac.abort(); } };
     const { error } = await drive(r.clock, push({ image, open: r.open, clock: r.clock, reporter: watch as never, signal: ac.signal }));
     expect(error).toMatchObject({ code: 'ABORTED', exitStatus: 130 });
+    expect((error as Error).message).not.toMatch(/resume/); // ABORT dropped the device's progress
     expect(r.dev.log).toContain('ABORT');
     expect(r.dev.session).toBeUndefined();
     expect(r.dev.boot).toBe(0);
