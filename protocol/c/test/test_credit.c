@@ -9,29 +9,10 @@
 
 #include "ctest.h"
 #include "harness.h"
+#include "test_util.h"
 #include "otarx_priv.h"
 
 extern const char *g_fixtures;
-
-static int all_ff(const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] != 0xFF) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int setup(harness_t *h, hcfg_t *cfg)
-{
-    if (h_init(h, cfg) != 0) {
-        g_ct.failures++;
-        return -1;
-    }
-    return 0;
-}
 
 /* Batch credit (no IRAM-safe ISR): nothing in flight during flash work. */
 static void test_batch_credit(void)

@@ -9,6 +9,7 @@
 
 #include "ctest.h"
 #include "harness.h"
+#include "test_util.h"
 #include "otarx_priv.h"
 #include "vecfile.h"
 
@@ -25,27 +26,6 @@ static uint8_t *fixture(const char *name, size_t *len)
         g_ct.failures++;
     }
     return b;
-}
-
-static int all_ff(const uint8_t *p, size_t n)
-{
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (p[i] != 0xFF) {
-            return 0;
-        }
-    }
-    return 1;
-}
-
-static int setup(harness_t *h, hcfg_t *cfg)
-{
-    if (h_init(h, cfg) != 0) {
-        g_ct.failures++;
-        fprintf(stderr, "harness init failed\n");
-        return -1;
-    }
-    return 0;
 }
 
 /* HELLO_ACK field offsets (SPEC §4.2) */
