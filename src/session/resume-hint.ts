@@ -25,7 +25,7 @@ export function withResumeHint(e: unknown, p: PushProgress): unknown {
   if (!(e instanceof OtaError) || !LINK_FAILURES.has(e.code) || p.delivered <= ENC_HEADER_SIZE) return e;
   const hint = p.endSent
     ? 'every byte had been delivered and END sent: `ota-uart info` shows whether the device installed it'
-    : `${kib(p.delivered)} of ${kib(p.total)} had reached the device; run the same command again to resume from there`;
+    : `${kib(p.delivered)} of ${kib(p.total)} had reached the device; run the same command again to resume (the device keeps its progress)`;
   const out = new OtaError(e.code, `${e.message}; ${hint}`, {
     details: { ...e.details, delivered: p.delivered },
     cause: e.cause,
