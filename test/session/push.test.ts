@@ -241,6 +241,21 @@ describe('push() over an in-memory link (FakeClock)', () => {
     expect(opened).toBe(0);
   });
 
+  it('a device that goes silent after END: the error says to check with info, not to resume', async () => {
+    const r = rig();
+    const origAttach = r.dev.attach.bind(r.dev);
+    r.dev.attach = (t) => {
+      const write = t.write.bind(t);
+      t.write = (b: Uint8Array) => (r.dev.log.includes('END') ? Promise.resolve() : write(b));
+      origAttach(t);
+    };
+    const { error } = await run(r, { maxResyncs: 1 }).done;
+    expect(error).toBeInstanceOf(OtaError);
+    expect((error as Error).message).toMatch(/every byte had been delivered and END sent: `ota-uart info` shows whether the device installed it/);
+    expect((error as Error).message).not.toMatch(/run the same command again/);
+    expect((error as OtaError).details.delivered).toBe(image.length);
+  });
+
   it('reports success when only the RESULT was lost (device switched to the target slot)', async () => {
     const r = rig();
     let dropped = false;
