@@ -30,6 +30,20 @@ function setup() {
   return { clock, flash, device, open };
 }
 
+/**
+ * A push at FAST whose host loses its port for good after 32 KiB (its process dies, say): the
+ * device is left at the switched rate. The push fails LINK_LOST.
+ */
+async function pushThenLosePort(clock: FakeClock, open: ReturnType<typeof setup>['open'], image: Uint8Array): Promise<void> {
+  let opens = 0;
+  const dying = async () => {
+    if (opens++ > 0) throw new OtaError('PORT_NOT_FOUND', 'gone');
+    return open(32 * 1024)();
+  };
+  const err = await drive(clock, push({ image, open: dying, clock, baud: FAST, reconnectTimeoutMs: 500 }).catch((e: unknown) => e));
+  expect(err).toMatchObject({ code: 'LINK_LOST' });
+}
+
 describe('a device that resets after a baud switch (SPEC §4.5, informative host behaviour)', () => {
   it('is looked for again after 2 timeouts with only noise coming back, not after MAX_STALLS', async () => {
     const clock = new FakeClock();
@@ -94,13 +108,7 @@ describe('finding the device again at the rate it was switched to', () => {
     const { clock, flash, device, open } = setup();
     const { enc } = makeImage({ version: '2.0.0', size: 64 * 1024 });
     // The first host loses its port for good half-way (its process dies, say): the device stays at 921600.
-    let opens = 0;
-    const dying = async () => {
-      if (opens++ > 0) throw new OtaError('PORT_NOT_FOUND', 'gone');
-      return open(32 * 1024)();
-    };
-    const err = await drive(clock, push({ image: enc, open: dying, clock, baud: FAST, reconnectTimeoutMs: 500 }).catch((e: unknown) => e));
-    expect(err).toMatchObject({ code: 'LINK_LOST' });
+    await pushThenLosePort(clock, open, enc);
     expect(device.baud).toBe(FAST);
     const reporter = new MemoryReporter();
     const r = await drive(clock, push({ image: enc, open: open(), clock, baud: FAST, reporter }));
@@ -124,13 +132,7 @@ describe('finding the device again at the rate it was switched to', () => {
     const { clock, device, open } = setup();
     const { enc } = makeImage({ version: '2.0.0', size: 96 * 1024 });
     // the first host loses its port for good after the switch: the device stays at 921600
-    let opens = 0;
-    const dying = async () => {
-      if (opens++ > 0) throw new OtaError('PORT_NOT_FOUND', 'gone');
-      return open(32 * 1024)();
-    };
-    const err = await drive(clock, push({ image: enc, open: dying, clock, baud: FAST, reconnectTimeoutMs: 500 }).catch((e: unknown) => e));
-    expect(err).toMatchObject({ code: 'LINK_LOST' });
+    await pushThenLosePort(clock, open, enc);
     expect(device.baud).toBe(FAST);
     const info = await drive(clock, deviceInfo({ open: open(), clock, connectTimeoutMs: 5000, alsoTryBaud: FAST }));
     expect(info.running).toMatchObject({ slot: 'factory' });

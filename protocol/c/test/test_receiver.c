@@ -262,6 +262,28 @@ static void test_early_checks(void)
     }
 }
 
+/* A device whose eFuse secure_version is 2, and an image (secure_version `sv`) encrypted for it;
+ * on failure the harness is freed and a failure counted. */
+static int start_at_efuse2(harness_t *h, hcfg_t *cfg, const char *key, uint32_t sv, uint8_t **img,
+                           size_t *n)
+{
+    size_t len;
+    uint8_t *app;
+    if (setup(h, cfg) != 0) {
+        return -1;
+    }
+    h->dev->boot.efuse_secure_version = 2;
+    app = h_app("2.0.0", 0, sv, 0x800, &len);
+    *img = app != NULL ? h_encrypt(app, len, key, n) : NULL;
+    free(app);
+    if (*img == NULL) {
+        g_ct.failures++;
+        h_free(h);
+        return -1;
+    }
+    return 0;
+}
+
 /* SECURE_VERSION carries the image's secure_version as its detail (SPEC §4.6, §4.7): in the
  * early refusal's ACK (in place of sack) and in END's RESULT when the eFuse rose meanwhile. */
 static void test_secure_version_detail(void)
@@ -270,22 +292,13 @@ static void test_secure_version_detail(void)
     hcfg_t cfg = h_default_cfg(g_fixtures);
     hframe_t f;
     char key[600];
-    uint8_t *app, *img;
-    size_t len, n;
+    uint8_t *img;
+    size_t n;
     uint32_t next = 0, credit = 0, off;
     snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
     cfg.anti_rollback = 1;
     /* early: image secure_version 1, eFuse at 2 */
-    if (setup(&h, &cfg) != 0) {
-        return;
-    }
-    h.dev->boot.efuse_secure_version = 2;
-    app = h_app("2.0.0", 0, 1, 0x800, &len);
-    img = app != NULL ? h_encrypt(app, len, key, &n) : NULL;
-    free(app);
-    if (img == NULL) {
-        g_ct.failures++;
-        h_free(&h);
+    if (start_at_efuse2(&h, &cfg, key, 1, &img, &n) != 0) {
         return;
     }
     CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, &next, &credit), OTARX_OK);
@@ -297,16 +310,7 @@ static void test_secure_version_detail(void)
     free(img);
 
     /* at END: image secure_version 3 passes the early check at eFuse 2; then the eFuse rises */
-    if (setup(&h, &cfg) != 0) {
-        return;
-    }
-    h.dev->boot.efuse_secure_version = 2;
-    app = h_app("2.0.0", 0, 3, 0x800, &len);
-    img = app != NULL ? h_encrypt(app, len, key, &n) : NULL;
-    free(app);
-    if (img == NULL) {
-        g_ct.failures++;
-        h_free(&h);
+    if (start_at_efuse2(&h, &cfg, key, 3, &img, &n) != 0) {
         return;
     }
     CHECK_EQ(h_begin(&h, 0, 1024, img, (uint32_t)n, &next, &credit), OTARX_OK);
