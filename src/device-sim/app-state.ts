@@ -17,6 +17,8 @@ export class AppState {
   readonly running: number;
   readonly bootNotes: string[];
   private readonly cache = new Map<number, SlotApp>();
+  /** The last "what would boot now" and the flash generation and config it was computed for. */
+  private bootMemo: { key: string; index: number } | undefined;
 
   /** Boots: runs the bootloader (which may change otadata states) and remembers what runs. */
   constructor(readonly flash: Flash, private readonly cfg: () => BootConfig) {
@@ -43,11 +45,19 @@ export class AppState {
   invalidate(i?: number): void {
     if (i === undefined) this.cache.clear();
     else this.cache.delete(i);
+    this.bootMemo = undefined;
   }
 
-  /** Index of the app the bootloader would start now (-1: none), without writing anything. */
+  /**
+   * Index of the app the bootloader would start now (-1: none), without writing anything. The dry
+   * run verifies the chosen image (a SHA-256 over all of it); HELLO, BEGIN and END each ask, so the
+   * answer is kept while neither the flash nor the boot configuration has changed.
+   */
   nextBoot(): number {
-    return runBootloader(this.layout, this.cfg(), true).index;
+    const cfg = this.cfg();
+    const key = `${this.flash.generation}:${JSON.stringify(cfg)}`;
+    if (this.bootMemo?.key !== key) this.bootMemo = { key, index: runBootloader(this.layout, cfg, true).index };
+    return this.bootMemo.index;
   }
 
   /** The running app is the active otadata entry and still PENDING_VERIFY (rollback enabled). */

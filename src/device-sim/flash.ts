@@ -64,6 +64,7 @@ export class Flash {
   readonly counters: FlashCounters = { sectorErases: 0, blockErases: 0, programs: 0, bytesProgrammed: 0 };
   private readonly mem: Buffer;
   private fd: number | undefined;
+  private gen = 0;
 
   /** `data` (if given) is used as the contents without copying; `fd` makes every op write through. */
   constructor(opts: { size?: number; data?: Buffer; fd?: number } = {}) {
@@ -71,6 +72,14 @@ export class Flash {
     this.size = this.mem.length;
     if (this.size % BLOCK_SIZE !== 0) throw new TypeError('"size" must be a multiple of 64 KiB');
     this.fd = opts.fd;
+  }
+
+  /**
+   * Goes up with every erase and program: whatever was computed from the contents (an app verified,
+   * a boot decision) still holds while it has not changed.
+   */
+  get generation(): number {
+    return this.gen;
   }
 
   /** A copy of `len` bytes at `addr`. */
@@ -90,6 +99,7 @@ export class Flash {
       throw new FlashError(`erase at 0x${addr.toString(16)} len 0x${len.toString(16)} is not sector-aligned`, addr);
     }
     this.checkRange(addr, len);
+    this.gen++;
     for (const op of eraseOps(addr, len)) {
       this.mem.fill(0xff, op.addr, op.addr + op.len);
       if (op.len === BLOCK_SIZE) this.counters.blockErases++;
@@ -108,6 +118,7 @@ export class Flash {
       }
     }
     this.mem.set(bytes, addr);
+    this.gen++;
     this.counters.programs++;
     this.counters.bytesProgrammed += bytes.length;
     this.persist(addr, bytes.length);

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import { AppState } from '../../src/device-sim/app-state.js';
+import { SECTOR_SIZE } from '../../src/device-sim/flash.js';
+import { createFlashImage, DEFAULT_BOOT_CONFIG } from '../../src/device-sim/flash-image.js';
+import { TWO_OTA_LAYOUT } from '../../src/device-sim/partition-table.js';
+
+const factory = TWO_OTA_LAYOUT.find((p) => p.label === 'factory')!;
+
+describe('AppState.nextBoot', () => {
+  // HELLO, BEGIN and END each ask what would boot; the dry run verifies the whole boot image.
+  it('keeps its answer while no erase or program has touched the flash, and recomputes after one', () => {
+    const flash = createFlashImage();
+    const apps = new AppState(flash, () => DEFAULT_BOOT_CONFIG);
+    const first = apps.nextBoot();
+    expect(apps.apps[first]?.label).toBe('factory');
+
+    // Damage the factory app behind the flash model's back: no erase/program, so no new generation.
+    flash.view(factory.offset, 1)[0] = 0; // no longer the 0xE9 image magic
+    expect(apps.nextBoot()).toBe(first);
+
+    // Any real flash operation (here: an erase elsewhere) makes the next question verify again.
+    flash.erase(factory.offset + factory.size - SECTOR_SIZE, SECTOR_SIZE);
+    expect(apps.nextBoot()).toBe(-1);
+  });
+
+  it('recomputes when the boot configuration changes', () => {
+    const flash = createFlashImage();
+    const cfg = { ...DEFAULT_BOOT_CONFIG, antiRollback: true, efuseSecureVersion: 0 };
+    const apps = new AppState(flash, () => cfg);
+    expect(apps.apps[apps.nextBoot()]?.label).toBe('factory');
+    cfg.efuseSecureVersion = 1; // the factory app has secure_version 0: anti-rollback refuses it
+    expect(apps.nextBoot()).toBe(-1);
+  });
+
+  it('recomputes after invalidate()', () => {
+    const flash = createFlashImage();
+    const apps = new AppState(flash, () => DEFAULT_BOOT_CONFIG);
+    expect(apps.nextBoot()).toBeGreaterThanOrEqual(0);
+    flash.view(factory.offset, 1)[0] = 0; // no longer the 0xE9 image magic
+    apps.invalidate();
+    expect(apps.nextBoot()).toBe(-1);
+  });
+});
