@@ -15,15 +15,12 @@
  * `dist/unix-read` (its recursion goes through the module's exports, so patching the export is
  * enough), which is why package.json pins bindings-cpp exactly.
  */
-import { read } from 'node:fs';
 import { createRequire } from 'node:module';
-import { promisify } from 'node:util';
-
-type ReadResult = { bytesRead: number; buffer: Buffer };
-type ReadFn = (fd: number, buffer: Buffer, offset: number, length: number, position: null) => Promise<ReadResult>;
+import { baseReadFor, type ReadFn } from './loop-io.js';
 
 /** The part of bindings-cpp's LinuxPortBinding the guard needs. */
 export interface PolledBinding {
+  fd?: number | null;
   poller?: { once(event: 'readable', cb: (err: Error | null) => void): unknown };
 }
 
@@ -33,10 +30,8 @@ interface UnixReadOptions {
   [k: string]: unknown;
 }
 
-const readAsync = promisify(read) as unknown as ReadFn;
-
 /** A read function for unixRead that never hands back a 0-byte read (see the file comment). */
-export function hangupAwareRead(binding: PolledBinding, readFn: ReadFn = readAsync): ReadFn {
+export function hangupAwareRead(binding: PolledBinding, readFn: ReadFn = baseReadFor(binding)): ReadFn {
   return async (fd, buffer, offset, length, position) => {
     const first = await readFn(fd, buffer, offset, length, position);
     if (first.bytesRead > 0) return first;

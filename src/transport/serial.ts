@@ -6,13 +6,15 @@
  *   `{ disconnected: true }`, after which `port.write()` silently queues forever
  *   (toolchain-notes §2.3), so every pending and later operation here rejects with LINK_LOST;
  * - two bugs of bindings-cpp 13.0.0, patched once on import: the full-duplex stall
- *   (poller-fix.ts) and a hang-up that only reads never notice (hangup-fix.ts).
+ *   (poller-fix.ts) and a hang-up that only reads never notice (hangup-fix.ts); and its thread-pool
+ *   round trip per read and write, replaced by I/O on the loop thread (loop-io.ts).
  */
 import type { SerialPortStream } from '@serialport/stream';
 import { SerialPort } from 'serialport';
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { applyHangupFix } from './hangup-fix.js';
+import { applyLoopIoWrites } from './loop-io.js';
 import { applyPollerFix } from './poller-fix.js';
 import { scanSerialPorts, type PortInfo, type ScanOptions } from './port-scan.js';
 import { badBaud, inspectPath, mapOpenError } from './serial-errors.js';
@@ -21,6 +23,7 @@ import { bridgeHint, normalizeId } from './usb-hints.js';
 
 applyPollerFix();
 applyHangupFix();
+applyLoopIoWrites();
 
 export type { PortInfo } from './port-scan.js';
 
