@@ -82,6 +82,8 @@ class SerialLink implements SerialTransport {
   private endNow!: (err: OtaError) => void;
   /** The callback of the last write: all earlier writes have reached the OS when it fires. */
   private lastWrite: Promise<void> = Promise.resolve();
+  /** True from the first write of an event-loop turn until setImmediate sends the turn's writes. */
+  private corked = false;
 
   constructor(private readonly port: SerialPortStream, readonly path: string, private readonly clock: Clock) {
     this.ended = new Promise<never>((_, reject) => {
@@ -119,6 +121,17 @@ class SerialLink implements SerialTransport {
     if (this.state !== 'open') return Promise.reject(this.endErr);
     // Copy: the stream keeps a reference until the OS has taken the bytes.
     const buf = Buffer.from(bytes);
+    // Everything written in this turn of the event loop goes out in one write() (the stream's
+    // _writev joins corked writes): the ACKs a device answers one read with, the frames a host
+    // sends for one ACK. Each write to a tty is a syscall with real kernel work behind it.
+    if (!this.corked) {
+      this.corked = true;
+      this.port.cork();
+      setImmediate(() => {
+        this.corked = false;
+        this.port.uncork();
+      });
+    }
     let accepted!: boolean;
     const done = new Promise<void>((resolve) => {
       // A failed write closes the port as disconnected (SerialPortStream._write), which 'close'
