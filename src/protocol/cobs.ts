@@ -1,5 +1,5 @@
 /**
- * Consistent Overhead Byte Stuffing (Cheshire & Baker 1999), SPEC §2.2. No dependencies.
+ * Consistent Overhead Byte Stuffing (Cheshire & Baker 1999), SPEC §2.2. No dependencies (Node's Buffer pool only).
  *
  * The encoder is the canonical one (as in the paper and Wikipedia): a block that ends with 254
  * non-zero bytes exactly at the end of the input gets no trailing `01` code byte. The decoder also
@@ -20,24 +20,32 @@ export function cobsMaxEncodedLength(n: number): number {
  * Encodes the concatenation of `parts` into `out` starting at `pos`; returns the end position.
  * `out` must have room for cobsMaxEncodedLength(total length). Writing from parts lets DATA frames
  * be encoded straight from the caller's chunk without first assembling the body.
+ *
+ * Zero-free runs are found with indexOf and copied with set() (native memchr/memcpy): in firmware
+ * data a zero comes about every few hundred bytes, and this runs over every byte a host sends.
  */
 export function cobsEncodeInto(parts: readonly Uint8Array[], out: Uint8Array, pos: number): number {
   let remaining = 0;
   for (const p of parts) remaining += p.length;
   let codePos = pos;
   let o = pos + 1;
-  let code = 1;
+  let code = 1; // 1 + the data bytes in the current block
   for (const p of parts) {
-    for (let i = 0; i < p.length; i++) {
-      const b = p[i]!;
-      remaining--;
-      if (b === 0) {
-        out[codePos] = code;
-        codePos = o++;
-        code = 1;
-      } else {
-        out[o++] = b;
-        if (++code === 0xff) {
+    const n = p.length;
+    let i = 0;
+    while (i < n) {
+      let z = p.indexOf(0, i);
+      if (z < 0) z = n;
+      while (i < z) {
+        // Up to the end of the run or of the block (254 data bytes), whichever comes first.
+        const take = Math.min(z - i, 0xff - code);
+        if (take < 16) for (let k = 0; k < take; k++) out[o + k] = p[i + k]!;
+        else out.set(p.subarray(i, i + take), o);
+        o += take;
+        i += take;
+        code += take;
+        remaining -= take;
+        if (code === 0xff) {
           out[codePos] = code;
           code = 1;
           // A full block at the very end needs no further code byte (canonical COBS).
@@ -45,10 +53,28 @@ export function cobsEncodeInto(parts: readonly Uint8Array[], out: Uint8Array, po
           codePos = o++;
         }
       }
+      if (z < n) {
+        // The zero ends the block: its code byte says where.
+        remaining--;
+        out[codePos] = code;
+        codePos = o++;
+        code = 1;
+        i = z + 1;
+      }
     }
   }
   out[codePos] = code;
   return o;
+}
+
+/**
+ * `n` bytes of fresh, uninitialised memory (every byte must be written before it is read), as a
+ * plain Uint8Array. Taken from Node's pool for small buffers: a `new Uint8Array(1040)` costs a
+ * malloc and a finaliser, which was half the time of encoding a 1 KiB DATA frame.
+ */
+export function freshBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
 }
 
 /** COBS encoding of `body` (no delimiters). The result contains no 0x00 byte. */

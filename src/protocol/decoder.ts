@@ -8,7 +8,7 @@
  * Memory is bounded: one preallocated buffer of COBS_MAX(maxFrame) bytes; an over-long run is
  * discarded up to the next 0x00 instead of growing a buffer (the flaw of a plain DelimiterParser).
  */
-import { cobsDecodeInto, cobsMaxEncodedLength } from './cobs.js';
+import { cobsDecodeInto, cobsMaxEncodedLength, freshBytes } from './cobs.js';
 import { MAX_FRAME_ABS, MIN_FRAME_BODY, PROTO_VERSION } from './constants.js';
 import { crc32 } from './crc32.js';
 import type { Frame } from './frame.js';
@@ -160,7 +160,9 @@ export class FrameDecoder {
         c.badVersion++;
       } else {
         c.frames++;
-        out.push({ ver: body[0]!, type: body[1]!, payload: body.slice(2, n - 4) });
+        const payload = freshBytes(n - 6);
+        payload.set(body.subarray(2, n - 4));
+        out.push({ ver: body[0]!, type: body[1]!, payload });
         return;
       }
     }

@@ -2,7 +2,7 @@
  * Frame encoding (SPEC §2.1, §2.2): `wire = 00 COBS(ver type payload crc32le) 00`.
  * Depends on cobs.ts and crc32.ts; pure. The matching receiver is decoder.ts.
  */
-import { cobsEncodeInto, cobsMaxEncodedLength } from './cobs.js';
+import { cobsEncodeInto, cobsMaxEncodedLength, freshBytes } from './cobs.js';
 import { MAX_FRAME_ABS, PROTO_VERSION } from './constants.js';
 import { crc32 } from './crc32.js';
 
@@ -31,7 +31,7 @@ export function encodeFrameParts(type: number, parts: readonly Uint8Array[], ver
   // every device drops as too_long and the host then retries forever.
   if (n > MAX_FRAME_ABS) throw new TypeError(`frame body of ${n} bytes exceeds MAX_FRAME_ABS (${MAX_FRAME_ABS})`);
   const tail = Uint8Array.of(c & 0xff, (c >>> 8) & 0xff, (c >>> 16) & 0xff, c >>> 24);
-  const out = new Uint8Array(cobsMaxEncodedLength(n) + 2);
+  const out = freshBytes(cobsMaxEncodedLength(n) + 2); // every byte up to `end` is written below
   out[0] = 0;
   const end = cobsEncodeInto([head, ...parts, tail], out, 1);
   out[end] = 0;

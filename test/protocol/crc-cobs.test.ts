@@ -1,6 +1,7 @@
 import crcPkg from 'crc/crc32';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { cobsEncodeInto } from '../../src/protocol/cobs.js';
 import { cobsDecode, cobsEncode, cobsMaxEncodedLength, crc32 } from '../../src/protocol/index.js';
 import { concat, hex, unhex } from './arbitraries.js';
 
@@ -65,6 +66,44 @@ describe('cobs', () => {
     ['zero code', '00'],
   ])('rejects %s', (_n, enc) => {
     expect(cobsDecode(unhex(enc))).toBeNull();
+  });
+
+  // The textbook byte-at-a-time encoder, as an independent oracle for the run-copying one.
+  function referenceEncode(body: Uint8Array): number[] {
+    const out: number[] = [0];
+    let codePos = 0;
+    let code = 1;
+    for (let i = 0; i < body.length; i++) {
+      if (body[i] === 0) {
+        out[codePos] = code;
+        codePos = out.push(0) - 1;
+        code = 1;
+        continue;
+      }
+      out.push(body[i]!);
+      if (++code === 0xff) {
+        out[codePos] = code;
+        code = 1;
+        if (i === body.length - 1) return out;
+        codePos = out.push(0) - 1;
+      }
+    }
+    out[codePos] = code;
+    return out;
+  }
+
+  it('encodes exactly like the byte-at-a-time encoder, however the body is split into parts', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 1500 }), fc.integer({ min: 0, max: 3 }), fc.array(fc.nat(), { maxLength: 4 }), (b, density, cuts) => {
+        // density 0: zero-free (0xFF blocks, runs cut by parts); 3: a zero every few bytes.
+        const body = density === 3 ? b.map((x) => x & 7) : density === 0 ? b.map((x) => x | 1) : b;
+        const at = [...new Set(cuts.map((c) => c % (body.length + 1)))].sort((x, y) => x - y);
+        const parts = [0, ...at].map((s, k) => body.subarray(s, k < at.length ? at[k] : body.length));
+        const out = new Uint8Array(cobsMaxEncodedLength(body.length) + 3).fill(0xaa);
+        const end = cobsEncodeInto(parts, out, 3);
+        expect([...out.subarray(3, end)]).toEqual(referenceEncode(body));
+      }),
+    );
   });
 
   it('round-trips, never emits 0x00, and stays within the SPEC bound', () => {
