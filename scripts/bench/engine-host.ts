@@ -1,7 +1,8 @@
 /**
  * The host half of the engine measurement, as its own process: `count` pushes of one image through
  * a serial port, back to back, with the library's push() (what `ota-uart push` runs), timing only
- * the pushes so that Node's start-up is not part of the numbers. Prints one JSON line.
+ * the pushes so that Node's start-up is not part of the numbers. Prints one JSON line, with the
+ * share of the whole machine's CPU that was busy meanwhile (machineBusy, Linux only).
  *
  *   node --import tsx scripts/bench/engine-host.ts --port PATH --image FILE [--count 8] [--baud N] [--chunk N]
  */
@@ -10,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../../src/clock.js';
 import { push } from '../../src/session/index.js';
 import { openSerialTransport } from '../../src/transport/serial.js';
+import { busyShare, machineCpuSeconds } from './proc.js';
 
 const { values: a } = parseArgs({
   options: { port: { type: 'string' }, image: { type: 'string' }, count: { type: 'string', default: '8' }, baud: { type: 'string', default: '3000000' }, chunk: { type: 'string' } },
@@ -20,6 +22,7 @@ const baud = Number(a.baud);
 const count = Number(a.count);
 const versions: string[] = [];
 const cpu0 = process.cpuUsage();
+const machine0 = machineCpuSeconds();
 const t0 = performance.now();
 for (let i = 0; i < count; i++) {
   const r = await push({
@@ -30,4 +33,6 @@ for (let i = 0; i < count; i++) {
 }
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
-process.stdout.write(`${JSON.stringify({ bytes: image.length * count, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, versions })}\n`);
+// How busy the whole machine was while the pushes ran: host, simulator, socat and the kernel's pty work.
+const machineBusy = busyShare(machine0, machineCpuSeconds());
+process.stdout.write(`${JSON.stringify({ bytes: image.length * count, seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, machineBusy, versions })}\n`);

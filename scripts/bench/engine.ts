@@ -6,10 +6,15 @@
  * - memory: host and device in this process over the in-memory link with pacing off; CPU is the
  *   two together.
  * - pty: `ota-uart simulate --no-pace` in one process and the host library in another
- *   (engine-host.ts), across a plain socat pty pair; CPU per process from the kernel.
+ *   (engine-host.ts), across a plain socat pty pair; CPU per process from the kernel, and how busy
+ *   the whole machine was (on a small machine host + simulator + socat + the kernel's pty work
+ *   can fill every core).
+ * - pty-pool: the same with serialport's reads and writes in libuv's thread pool (its default,
+ *   OTA_UART_POOL_IO=1) instead of on the loop thread: the side-by-side for src/transport/loop-io.ts.
  * Each does `count` back-to-back pushes of the image and checks every one boots the image.
  */
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
@@ -31,9 +36,10 @@ const MB = 1e6;
 
 export async function measureEngine(o: EngineOptions): Promise<EngineResult[]> {
   const out: EngineResult[] = [];
-  for (const f of [memoryEngine, ptyEngine]) {
-    const r = await f(o);
-    o.log(`  ${r.link.padEnd(6)} ${r.mbps.toFixed(1)} MB/s, CPU s/MB host ${r.host_cpu_s_per_mb.toFixed(3)}, simulator ${r.sim_cpu_s_per_mb.toFixed(3)}${r.ok ? '' : '  FAILED'}`);
+  const runs: (() => Promise<EngineResult>)[] = [() => memoryEngine(o), () => ptyEngine(o, false), () => ptyEngine(o, true)];
+  for (const run of runs) {
+    const r = await run();
+    o.log(`  ${describeEngine(r)}${r.ok ? '' : '  FAILED'}`);
     out.push(r);
   }
   return out;
@@ -64,21 +70,30 @@ async function memoryEngine(o: EngineOptions): Promise<EngineResult> {
   return { link: 'memory', bytes, seconds: round(seconds), mbps: round(bytes / seconds / MB), host_cpu_s_per_mb: round(cpuPerMb), sim_cpu_s_per_mb: round(cpuPerMb), ok };
 }
 
-async function ptyEngine(o: EngineOptions): Promise<EngineResult> {
+/**
+ * `poolIo`: both processes with OTA_UART_POOL_IO=1, i.e. serialport's own reads and writes through
+ * libuv's thread pool instead of on the loop thread (src/transport/loop-io.ts), measured beside the
+ * default to show what that costs.
+ */
+async function ptyEngine(o: EngineOptions, poolIo: boolean): Promise<EngineResult> {
   const count = o.count ?? 8;
-  const dev = join(o.workDir, 'engine-dev');
-  const host = join(o.workDir, 'engine-host');
+  const link = poolIo ? 'pty-pool' : 'pty';
+  const dev = join(o.workDir, `engine-dev-${link}`);
+  const host = join(o.workDir, `engine-host-${link}`);
+  const env = { ...process.env, OTA_UART_POOL_IO: poolIo ? '1' : '0' };
   const socat = startChild('socat', [`pty,raw,echo=0,link=${dev}`, `pty,raw,echo=0,link=${host}`]);
-  const sim = startChild(process.execPath, [CLI, 'simulate', '--port', dev, '--baud', '3000000', '--max-baud', '3000000', '--no-pace', '--flash-timing', 'instant', '--no-boot-log']);
+  const sim = startChild(process.execPath, [CLI, 'simulate', '--port', dev, '--baud', '3000000', '--max-baud', '3000000', '--no-pace', '--flash-timing', 'instant', '--no-boot-log'], { env });
   try {
     await waitForFile(dev, 5000);
     await waitForFile(host, 5000);
     for (let i = 0; i < 1500 && !/simulate: boot \(/.test(sim.stderr()); i++) await sleep(10);
     const simCpu0 = procCpuSeconds(sim.proc.pid!) ?? Number.NaN;
-    const h = startChild(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/engine-host.ts'), '--port', host, '--image', o.image.path, '--count', String(count)], { cwd: ROOT });
+    const socatCpu0 = procCpuSeconds(socat.proc.pid!) ?? Number.NaN;
+    const h = startChild(process.execPath, ['--import', 'tsx', join(ROOT, 'scripts/bench/engine-host.ts'), '--port', host, '--image', o.image.path, '--count', String(count)], { cwd: ROOT, env });
     const done = await waitExit(h, 120_000);
     const simCpu = (procCpuSeconds(sim.proc.pid!) ?? Number.NaN) - simCpu0;
-    let r: { bytes: number; seconds: number; cpuSeconds: number; versions: string[] } | undefined;
+    const socatCpu = (procCpuSeconds(socat.proc.pid!) ?? Number.NaN) - socatCpu0;
+    let r: { bytes: number; seconds: number; cpuSeconds: number; machineBusy?: number; versions: string[] } | undefined;
     try {
       r = JSON.parse(h.stdout().trim().split('\n').pop() ?? '') as typeof r;
     } catch {
@@ -86,15 +101,28 @@ async function ptyEngine(o: EngineOptions): Promise<EngineResult> {
     }
     if (!r || done.code !== 0) {
       o.log(`  pty engine run failed (exit ${done.code}): ${h.stderr().trim().split('\n').slice(-3).join(' | ')}`);
-      return { link: 'pty', bytes: 0, seconds: 0, mbps: 0, host_cpu_s_per_mb: 0, sim_cpu_s_per_mb: 0, ok: false };
+      return { link, bytes: 0, seconds: 0, mbps: 0, host_cpu_s_per_mb: 0, sim_cpu_s_per_mb: 0, ok: false };
     }
     const mb = r.bytes / MB;
     const ok = r.versions.length === count && r.versions.every((v) => v.startsWith(`${o.image.version}@`));
-    return { link: 'pty', bytes: r.bytes, seconds: round(r.seconds), mbps: round(mb / r.seconds), host_cpu_s_per_mb: round(r.cpuSeconds / mb), sim_cpu_s_per_mb: round(simCpu / mb), ok };
+    return {
+      link, bytes: r.bytes, seconds: round(r.seconds), mbps: round(mb / r.seconds), host_cpu_s_per_mb: round(r.cpuSeconds / mb), sim_cpu_s_per_mb: round(simCpu / mb),
+      ...(Number.isFinite(socatCpu) && { socat_cpu_s_per_mb: round(socatCpu / mb) }),
+      ...(r.machineBusy !== undefined && { machine_busy: round(r.machineBusy) }),
+      ok,
+    };
   } finally {
     await sim.stop();
     await socat.stop();
   }
+}
+
+/** One line: speed, CPU per MB of each process, and how busy the machine was (pty). */
+export function describeEngine(e: EngineResult): string {
+  const socat = e.socat_cpu_s_per_mb !== undefined ? `, socat ${e.socat_cpu_s_per_mb.toFixed(3)}` : '';
+  const one = e.link === 'memory' ? ' (one process: host + simulator together)' : '';
+  const busy = e.machine_busy !== undefined ? `; machine ${Math.round(e.machine_busy * 100)}% busy (all ${cpus().length} cores)` : '';
+  return `${e.link.padEnd(8)} ${e.mbps.toFixed(1)} MB/s; CPU s per MB: host ${e.host_cpu_s_per_mb.toFixed(3)}, simulator ${e.sim_cpu_s_per_mb.toFixed(3)}${socat}${one}${busy}`;
 }
 
 function round(x: number): number {

@@ -65,6 +65,28 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * Whole-machine CPU time so far (Linux /proc/stat, all cores): busy = user + nice + system + irq +
+ * softirq, idle = idle + iowait, in seconds. Undefined where there is no /proc/stat.
+ */
+export function machineCpuSeconds(): { busy: number; idle: number } | undefined {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0] = f;
+    return { busy: (user + nice + system + irq + softirq) / 100, idle: (idle + iowait) / 100 };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Share of all cores that was busy between two machineCpuSeconds() readings (0..1). */
+export function busyShare(a: { busy: number; idle: number } | undefined, b: { busy: number; idle: number } | undefined): number | undefined {
+  if (!a || !b) return undefined;
+  const busy = b.busy - a.busy;
+  const all = busy + (b.idle - a.idle);
+  return all > 0 ? busy / all : undefined;
+}
+
 /** CPU seconds (user + system) a live process has used so far; undefined once it is gone. */
 export function procCpuSeconds(pid: number): number | undefined {
   try {

@@ -83,12 +83,17 @@ export interface Target {
 }
 
 export interface EngineResult {
-  link: 'memory' | 'pty';
+  /** pty-pool: the pty run with serialport's thread-pool I/O (OTA_UART_POOL_IO=1), for comparison. */
+  link: 'memory' | 'pty' | 'pty-pool';
   bytes: number;
   seconds: number;
   mbps: number;
   host_cpu_s_per_mb: number;
   sim_cpu_s_per_mb: number;
+  /** pty only: the socat process joining the two ptys. */
+  socat_cpu_s_per_mb?: number;
+  /** pty only: share of all the machine's cores busy during the pushes (anything running, kernel included). */
+  machine_busy?: number;
   ok: boolean;
 }
 

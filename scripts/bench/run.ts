@@ -17,7 +17,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deviceCeiling, type DeviceCeiling } from './device-ceiling.js';
-import { measureEngine } from './engine.js';
+import { describeEngine, measureEngine } from './engine.js';
 import { makeBenchImage, ROOT, type BenchImage } from './image.js';
 import { runLrzsz } from './lrzsz.js';
 import type { RunResult } from './measure.js';
@@ -129,7 +129,11 @@ const doc: BenchDocument = {
   machine: { cpus: cpus().length, load_before: loadBefore, load_after: loadAverage(), node: process.version },
 };
 show(formatTable(rows));
-if (engine.length > 0) show(`\nengine, no pacing:\n${engine.map((e) => `  ${e.link.padEnd(6)} ${e.mbps.toFixed(1)} MB/s; CPU s per MB: host ${e.host_cpu_s_per_mb.toFixed(3)}, simulator ${e.sim_cpu_s_per_mb.toFixed(3)}${e.link === 'memory' ? ' (one process: host + simulator together)' : ''}`).join('\n')}`);
+if (engine.length > 0) {
+  show(`\nengine, no pacing:\n${engine.map((e) => `  ${describeEngine(e)}`).join('\n')}`);
+  const [loop, pool] = [engine.find((e) => e.link === 'pty'), engine.find((e) => e.link === 'pty-pool')];
+  if (loop?.ok && pool?.ok && pool.mbps > 0) show(`  pty I/O on the loop thread vs in the thread pool: ${(loop.mbps / pool.mbps).toFixed(2)}x the speed, ${(loop.host_cpu_s_per_mb / pool.host_cpu_s_per_mb).toFixed(2)}x the host CPU per MB, ${(loop.sim_cpu_s_per_mb / pool.sim_cpu_s_per_mb).toFixed(2)}x the simulator's`);
+}
 show(`\ntargets (issue 5):\n${formatTargets(targets)}`);
 show(`\nmachine: ${doc.machine.cpus} cpus, load ${loadBefore} before, ${doc.machine.load_after} after`);
 mkdirSync(outDir, { recursive: true });

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeBenchImage } from '../../scripts/bench/image.js';
 import { runLrzsz } from '../../scripts/bench/lrzsz.js';
+import { describeEngine } from '../../scripts/bench/engine.js';
 import { CLI, runOta } from '../../scripts/bench/ota.js';
+import { busyShare, machineCpuSeconds } from '../../scripts/bench/proc.js';
 import { PtyLink } from '../../scripts/bench/pty-link.js';
 import { addZmodemRatios, formatMarkdown, formatTable, judgeTargets, makeRow, toJson, type Row } from '../../scripts/bench/report.js';
 import { efficiencySvg } from '../../scripts/bench/svg.js';
@@ -156,5 +158,15 @@ describe('bench report writers', () => {
     expect(opened).toBe(closed); // every non-self-closing element is closed
     expect(svg.match(/<polyline/g)).toHaveLength(1); // ota-uart has two bauds; the others one point each
     for (const t of ['ota-uart', 'zmodem', 'xmodem1k', 'ota-uart-flash']) expect(svg).toContain(`>${t}</text>`);
+  });
+
+  it('reports how busy the whole machine was during the pty engine run', () => {
+    expect(busyShare({ busy: 10, idle: 30 }, { busy: 13, idle: 31 })).toBeCloseTo(0.75);
+    expect(busyShare(undefined, { busy: 1, idle: 1 })).toBeUndefined();
+    expect(busyShare({ busy: 1, idle: 1 }, { busy: 1, idle: 1 })).toBeUndefined();
+    const now = machineCpuSeconds();
+    if (process.platform === 'linux') expect(now && now.busy > 0 && now.idle >= 0).toBe(true);
+    const line = describeEngine({ link: 'pty', bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, socat_cpu_s_per_mb: 0.03, machine_busy: 0.8, ok: true });
+    expect(line).toMatch(/host 0\.100, simulator 0\.200, socat 0\.030; machine 80% busy/);
   });
 });
