@@ -15,6 +15,7 @@ import { BAUD_CONFIRM_MS, FrameDecoder, STATUS, encodeMessage, type Frame, type 
 import type { Transport } from '../transport/transport.js';
 import { AckCoalescer } from './ack-coalesce.js';
 import { AppState } from './app-state.js';
+import { BusyTimer } from './busy-timer.js';
 import { bootloaderLog, romBanner, type ResetReason } from './boot-log.js';
 import type { BootConfig } from './boot.js';
 import { ackMsg } from './data-phase.js';
@@ -60,6 +61,8 @@ export class SimDevice implements Dispatcher {
   /** The event of the last completed boot (the first one may complete inside the constructor). */
   lastBoot: Extract<SimEvent, { type: 'boot' }> | undefined;
   private readonly clock: Clock;
+  /** Flash and CPU work, timed against deadlines (timers are coarse). */
+  private readonly busyTimer: BusyTimer;
   private readonly faults: FaultModel;
   private ram: Ram;
   private transport: Transport | undefined;
@@ -72,6 +75,7 @@ export class SimDevice implements Dispatcher {
     this.opts = resolveOptions(o, resolveDeviceTiming(o.flashTiming));
     this.flash = o.flash;
     this.clock = o.clock;
+    this.busyTimer = new BusyTimer(o.clock);
     this.efuseSecureVersion = o.efuseSecureVersion ?? 0;
     this.faults = new FaultModel(o.faults);
     this.nvsSector = new DeviceLayout(o.flash).nvs?.offset;
@@ -193,7 +197,7 @@ export class SimDevice implements Dispatcher {
         this.counters.flashBusyMs += op.ms;
         ram.uart.setBlackout(true);
         try {
-          await this.clock.sleep(op.ms);
+          await this.busyTimer.busy(op.ms);
         } finally {
           ram.uart.setBlackout(false);
         }
@@ -208,7 +212,7 @@ export class SimDevice implements Dispatcher {
     const ram = this.ram;
     if (ms > 0) {
       ram.acks.flush();
-      await this.clock.sleep(ms);
+      await this.busyTimer.busy(ms);
     }
     if (ram !== this.ram) throw new PowerLost();
   }
@@ -337,7 +341,10 @@ export class SimDevice implements Dispatcher {
           await this.cpuWork(ms);
         }
         const seg = ram.uart.takeSegment();
-        if (!seg) break;
+        if (!seg) {
+          this.busyTimer.idle();
+          break;
+        }
         for (const f of ram.decoder.push(seg)) {
           ram.acks.moreWaiting = ram.uart.frameWaiting();
           await this.onFrame(ram, f);
