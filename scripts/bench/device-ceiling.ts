@@ -2,7 +2,7 @@
  * How fast the simulated ESP32 with realistic timings could take an image if the wire were
  * infinitely fast: the same image pushed in-process over an unpaced in-memory link on a fake
  * clock, so the elapsed fake time is exactly the device's own work (key unwrap, erase ahead,
- * page programs, resume records, final verification). That is the ceiling the "ota-uart-flash"
+ * page programs, a resume record every 64 KiB as the firmware keeps it, final verification). That is the ceiling the "ota-uart-flash"
  * rows are judged against, beside the bare flash figure (sequential 64 KiB erase + program).
  */
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { connectSim, createFlashImage, FLASH_TIMINGS, flashCeiling, SimDevice } 
 import { loadDecryptionKey } from '../../src/image/index.js';
 import { push } from '../../src/session/index.js';
 import { SIM_KEY, type BenchImage } from './image.js';
+import { FIRMWARE_RECORD_INTERVAL } from './ota.js';
 
 export interface DeviceCeiling {
   /** Image bytes / the device's total busy time for this image (bytes/s). */
@@ -24,7 +25,7 @@ export interface DeviceCeiling {
 
 export async function deviceCeiling(image: BenchImage): Promise<DeviceCeiling> {
   const clock = new FakeClock();
-  const device = new SimDevice({ flash: createFlashImage(), key: loadDecryptionKey(readFileSync(SIM_KEY)), clock, flashTiming: 'esp32', iramUart: true });
+  const device = new SimDevice({ flash: createFlashImage(), key: loadDecryptionKey(readFileSync(SIM_KEY)), clock, flashTiming: 'esp32', iramUart: true, recordInterval: FIRMWARE_RECORD_INTERVAL });
   await drive(clock, device.settled()); // boot
   const c = connectSim(device, { clock, link: { pace: false } });
   const t0 = clock.now();

@@ -16,6 +16,9 @@ export type OtaTool = 'ota-uart' | 'ota-uart-w1' | 'ota-uart-flash';
 
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
+/** OTARX_DURABLE_INTERVAL of the C receiver, which the ESP-IDF component uses. */
+export const FIRMWARE_RECORD_INTERVAL = 65536;
+
 export interface OtaOptions {
   link: PtyLink;
   image: BenchImage;
@@ -35,6 +38,8 @@ export async function runOta(tool: OtaTool, o: OtaOptions): Promise<RunResult> {
   const sim = startChild(process.execPath, [
     CLI, 'simulate', '--port', link.pathB, '--baud', String(link.baud), '--max-baud', String(link.baud),
     '--flash', flashPath, '--flash-timing', tool === 'ota-uart-flash' ? 'esp32' : 'instant', '--no-boot-log',
+    // Realistic rows keep the resume record as the ESP-IDF component does: every 64 KiB.
+    ...(tool === 'ota-uart-flash' ? ['--record-interval', String(FIRMWARE_RECORD_INTERVAL)] : []),
     // The link emulator paces, delays and corrupts; the simulator must not pace a second time.
     '--no-pace',
   ]);

@@ -44,6 +44,7 @@ export interface SimDeviceArgs {
   chipRev?: number;
   flashTiming?: string;
   iramUart?: boolean;
+  recordInterval?: number;
   rollback?: boolean;
   antiRollback?: boolean;
   efuseSecureVersion?: number;
@@ -72,7 +73,7 @@ export function buildSimDevice(a: SimDeviceArgs, clock: Clock): { device: SimDev
   }
   try {
     const device = new SimDevice({
-      flash, key, clock, chipId, chipRev: a.chipRev, flashTiming: timing as TimingModel, iramUart: a.iramUart,
+      flash, key, clock, chipId, chipRev: a.chipRev, flashTiming: timing as TimingModel, iramUart: a.iramUart, recordInterval: a.recordInterval,
       rollback: a.rollback, antiRollback: a.antiRollback, efuseSecureVersion: a.efuseSecureVersion, maxBaud: a.maxBaud,
       baud: a.baud, bootLog: a.bootLog, faults: a.faults,
     });

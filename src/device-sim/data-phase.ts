@@ -10,7 +10,8 @@
  *   the next flash point. When everything up to it has arrived the device says BUSY, writes the
  *   whole batch, then grants the next batch: nothing the host may send can arrive during the work.
  * After every write the durable resume record (§7) is appended, after the data it describes (far
- * more often than the DURABLE_INTERVAL minimum, so even a small image resumes after a power cut).
+ * more often than the DURABLE_INTERVAL minimum, so even a small image resumes after a power cut),
+ * or, with `recordInterval`, after the write that completes each interval, as the firmware does.
  */
 import { IMAGE_HEADER_SIZE, MSG, STATUS, statusName, type MessageOf } from '../protocol/index.js';
 import { BUSY_ANNOUNCE_MS, type DeviceCore } from './device-core.js';
@@ -36,10 +37,13 @@ export function planFlush(d: DeviceCore, s: OtaSession): FlashOp[] {
   d.apps.invalidate(s.target); // HELLO_ACK.parts shows the slot as it is in flash (SPEC §4.2)
   const ops = s.writer.planWrite(s.takePending());
   d.counters.sectorRewrites += s.writer.rewrites - rewrites;
-  if (d.records) {
-    // §7: offset = 512 + 16k, never more than the slot holds.
-    const good = s.writer.written - (s.writer.written % 16);
+  // §7: offset = 512 + 16k, never more than the slot holds; at least every 64 KiB (recordInterval
+  // 0: after every write).
+  const good = s.writer.written - (s.writer.written % 16);
+  const interval = d.opts.recordInterval;
+  if (d.records && (interval === 0 || good - s.recorded >= interval)) {
     ops.push(...d.records.append(IMAGE_HEADER_SIZE + good, s.imageId));
+    s.recorded = good;
     d.counters.records++;
   }
   return ops;

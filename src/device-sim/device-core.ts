@@ -5,7 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { DecryptionKey } from '../image/index.js';
-import { MAX_FRAME_ABS, MIN_MAX_FRAME, type Message } from '../protocol/index.js';
+import { DURABLE_INTERVAL, MAX_FRAME_ABS, MIN_MAX_FRAME, type Message } from '../protocol/index.js';
 import type { AppState } from './app-state.js';
 import type { EarlyCheckContext } from './early-checks.js';
 import type { SimFaults } from './faults.js';
@@ -40,6 +40,12 @@ export interface SimDeviceOptions {
   iramUart?: boolean;
   /** Driver RX ring-buffer size. Default window + 32 frame overheads + 2 largest frames. */
   rxBufferBytes?: number;
+  /**
+   * Plaintext bytes between durable resume records (SPEC §7: at most 65536). Default 0: one after
+   * every write, so even a small image resumes after a power cut; the C receiver and the ESP-IDF
+   * component write one every 65536 (OTARX_DURABLE_INTERVAL), which costs far less flash time.
+   */
+  recordInterval?: number;
   /** CONFIG_BOOTLOADER_APP_ROLLBACK_ENABLE. Default false. */
   rollback?: boolean;
   /** CONFIG_BOOTLOADER_APP_ANTI_ROLLBACK (eFuse secure_version). Default false. */
@@ -62,6 +68,7 @@ export interface ResolvedOptions {
   timing: DeviceTiming;
   iramUart: boolean;
   rxBufferBytes: number;
+  recordInterval: number;
   rollback: boolean;
   antiRollback: boolean;
   bootLog: boolean;
@@ -86,6 +93,10 @@ export function resolveOptions(o: SimDeviceOptions, timing: DeviceTiming): Resol
   }
   const window = o.window ?? DEFAULT_WINDOW;
   if (!Number.isInteger(window) || window < 16) throw new TypeError('"window" must be an integer >= 16');
+  const recordInterval = o.recordInterval ?? 0;
+  if (!Number.isInteger(recordInterval) || recordInterval < 0 || recordInterval > DURABLE_INTERVAL) {
+    throw new TypeError(`"recordInterval" must be an integer in [0, ${DURABLE_INTERVAL}]`);
+  }
   return {
     key: o.key,
     chipId: o.chipId ?? 0,
@@ -97,6 +108,7 @@ export function resolveOptions(o: SimDeviceOptions, timing: DeviceTiming): Resol
     timing,
     iramUart: o.iramUart ?? true,
     rxBufferBytes: o.rxBufferBytes ?? window + 32 * 32 + 2 * (maxFrame + Math.ceil(maxFrame / 254) + 3),
+    recordInterval,
     rollback: o.rollback ?? false,
     antiRollback: o.antiRollback ?? false,
     bootLog: o.bootLog ?? false,

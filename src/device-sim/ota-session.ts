@@ -48,6 +48,8 @@ export class OtaSession {
   flashPoint: number;
   /** The app passed the early checks (set once 288 plaintext bytes exist). */
   app: AppInfo | undefined;
+  /** Plaintext bytes the durable record last claimed for this session (SPEC §7). */
+  recorded: number;
   private prefix: Buffer;
   private readonly held = new Map<number, Uint8Array>();
   private pending: Uint8Array[] = [];
@@ -66,6 +68,7 @@ export class OtaSession {
     this.part = i.part;
     this.gcm = i.gcm;
     this.writer = i.writer;
+    this.recorded = i.writer.written;
     this.allowDowngrade = i.allowDowngrade;
     this.prefix = Buffer.from(i.prefix ?? new Uint8Array(0));
   }
