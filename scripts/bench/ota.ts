@@ -39,7 +39,7 @@ export async function runOta(tool: OtaTool, o: OtaOptions): Promise<RunResult> {
     CLI, 'simulate', '--port', link.pathB, '--baud', String(link.baud), '--max-baud', String(link.baud),
     '--flash', flashPath, '--flash-timing', tool === 'ota-uart-flash' ? 'esp32' : 'instant', '--no-boot-log',
     // Realistic rows keep the resume record as the ESP-IDF component does: every 64 KiB.
-    ...(tool === 'ota-uart-flash' ? ['--record-interval', String(FIRMWARE_RECORD_INTERVAL)] : []),
+    ...(tool === 'ota-uart-flash' ? ['--record-every', String(FIRMWARE_RECORD_INTERVAL)] : []),
     // The link emulator paces, delays and corrupts; the simulator must not pace a second time.
     '--no-pace',
   ]);

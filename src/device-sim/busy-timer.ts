@@ -3,9 +3,9 @@
  *
  * Node runs a timeout on its loop's whole-millisecond clock: a 2.8 ms page program slept with
  * setTimeout comes back after 2.2 ms on average, a 0.7 ms record write after 1.2 ms. A device
- * that slept op by op therefore ran its flash about 20 % faster than the model at 3 Mbaud (the
- * bench's flash row beat the device's own ceiling computed on a fake clock). So work is timed
- * against absolute deadlines: a sleep that comes back early sleeps again for the rest.
+ * that slept op by op therefore programmed its flash 20 % faster than the model (the bench's flash
+ * row at 3 Mbaud beat the device's own ceiling computed on a fake clock). So work is timed against
+ * absolute deadlines: a sleep that comes back early sleeps again for the rest.
  *
  * The model also gives the device's CPU no time (decrypting 1 KiB is tens of microseconds on an
  * ESP32), but the simulator's JavaScript between two flash operations takes ~1 ms of real time.

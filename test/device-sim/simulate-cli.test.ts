@@ -92,6 +92,16 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     expect(sim.lines.some((l) => /resume at \d+ of 3664 \(session from flash record\)/.test(l))).toBe(true);
   }, 60_000);
 
+  it('--record-every 65536 keeps one record per 64 KiB: a reset before the first resumes from the start', async () => {
+    const { dev, host } = await ptyPair();
+    const sim = await simulate(['--port', dev, '--key', 'test/fixtures/rsa3072_private.pem', '--reset-at', '2000', '--flash-timing', 'instant', '--record-every', '65536']);
+    const reporter = new MemoryReporter();
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock, reporter });
+    expect(r.after.boot.version).toBe('1.2.3-vector');
+    expect(reporter.ofType('resume')).toHaveLength(0); // 3664 bytes: no record was due before the reset
+    expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);
+  }, 60_000);
+
   it('--no-pace leaves the pacing to the port: at a nominal 1200 baud a push takes far less than 10 bits a byte', async () => {
     // Paced, 3664 bytes at 1200 baud need more than 30 s of wire time in each direction's share;
     // unpaced over a pty they take well under a second. The bound sits far from both.
@@ -117,6 +127,7 @@ describe('ota-uart simulate: bad input gets one clear line and its exit status',
     expect(await run(['--port', '/dev/null', '--key', '/nonexistent/key.pem'])).toMatchObject({ status: 3, err: expect.stringContaining('/nonexistent/key.pem') });
     expect(await run(['--port', '/dev/null', '--chip', 'esp99'])).toMatchObject({ status: 2, err: expect.stringContaining('esp99') });
     expect(await run(['--port', '/dev/null', '--ber', '2'])).toMatchObject({ status: 2, err: expect.stringContaining('"ber"') });
+    expect(await run(['--port', '/dev/null', '--record-every', '70000'])).toMatchObject({ status: 2, err: expect.stringContaining('--record-every') });
   });
 
   it('refuses a flash file that is not a flash image (exit 3), naming it', async () => {

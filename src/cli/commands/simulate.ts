@@ -11,6 +11,7 @@ import { systemClock } from '../../clock.js';
 import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
 import type { SimEvent, SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
+import { DURABLE_INTERVAL } from '../../protocol/index.js';
 import { chipName } from '../../image/index.js';
 import { openSerialTransport } from '../../transport/serial.js';
 import { terminal } from '../terminal.js';
@@ -25,7 +26,7 @@ export interface SimulateArgs {
   'chip-rev': number;
   'flash-timing': string;
   'iram-uart': boolean;
-  'record-interval': number;
+  'record-every': number;
   baud: number;
   'max-baud': number;
   rollback: boolean;
@@ -53,7 +54,7 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('chip-rev', { type: 'number', default: 300, describe: 'chip revision, major*100+minor' })
     .option('flash-timing', { type: 'string', choices: ['instant', 'esp32'], default: 'esp32', describe: 'erase/program/unwrap/verify/boot times' })
     .option('iram-uart', { type: 'boolean', default: true, describe: 'UART ISR is IRAM-safe (--no-iram-uart: only the 128-byte FIFO catches bytes during flash work)' })
-    .option('record-interval', { type: 'number', default: 0, describe: 'plaintext bytes between durable resume records, up to 65536 (the ESP-IDF component uses 65536); 0: after every write' })
+    .option('record-every', { type: 'number', default: 1, describe: 'durable resume record interval in plaintext bytes, 1-65536 (1: after every write; the ESP-IDF component uses 65536); the same option as ota-uart-rx --record-every' })
     .option('baud', { alias: 'b', type: 'number', default: 115200, describe: 'line rate after reset' })
     .option('max-baud', { type: 'number', default: 3_000_000, describe: 'highest rate the device accepts in a baud switch (0: none)' })
     .option('rollback', { type: 'boolean', default: false, describe: 'app rollback enabled (new apps boot PENDING_VERIFY until confirmed)' })
@@ -119,7 +120,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   // is reported as such and not hidden behind a port error.
   const { device, flash } = buildSimDevice({
     keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
-    iramUart: a['iram-uart'], recordInterval: a['record-interval'], rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
+    iramUart: a['iram-uart'], recordInterval: recordEvery(a['record-every']), rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
     maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
   }, clock);
   let paced;
@@ -165,3 +166,11 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
     await runSimulate(args);
   },
 };
+
+/** --record-every: 1..DURABLE_INTERVAL (SPEC §7), as `ota-uart-rx --record-every` takes it. */
+function recordEvery(n: number): number {
+  if (!Number.isInteger(n) || n < 1 || n > DURABLE_INTERVAL) {
+    throw new OtaError('USAGE', `--record-every must be a whole number of bytes from 1 to ${DURABLE_INTERVAL}, got ${n}`);
+  }
+  return n;
+}
