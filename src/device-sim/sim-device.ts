@@ -10,10 +10,9 @@
  * Handlers still awaiting flash work or a timer see PowerLost and stop; an operation that had not
  * completed never reaches the flash.
  */
-import type { Clock, Timer } from '../clock.js';
-import { BAUD_CONFIRM_MS, FrameDecoder, STATUS, encodeMessage, type Frame, type Message } from '../protocol/index.js';
+import type { Clock } from '../clock.js';
+import { BAUD_CONFIRM_MS, STATUS, encodeMessage, type Frame, type Message } from '../protocol/index.js';
 import type { Transport } from '../transport/transport.js';
-import { AckCoalescer } from './ack-coalesce.js';
 import { AppState } from './app-state.js';
 import { BusyTimer } from './busy-timer.js';
 import { bootloaderLog, romBanner, type ResetReason } from './boot-log.js';
@@ -30,25 +29,10 @@ import type { FlashOp } from './flash-ops.js';
 import { buildHelloAck } from './hello.js';
 import { DeviceLayout } from './layout.js';
 import type { OtaSession } from './ota-session.js';
-import { RecordLog } from './resume-record.js';
+import { freshRam, type Ram } from './ram.js';
+import type { RecordLog } from './resume-record.js';
 import { CarriedCounters, zeroStats } from './sim-stats.js';
 import { resolveDeviceTiming } from './timing.js';
-import { UartRx } from './uart-rx.js';
-
-/** Everything a reset throws away. */
-interface Ram {
-  uart: UartRx;
-  decoder: FrameDecoder;
-  apps: AppState | undefined;
-  session: OtaSession | undefined;
-  baud: number;
-  booting: boolean;
-  looping: boolean;
-  stallMs: number;
-  baudFallback: Timer | undefined;
-  records: RecordLog | undefined;
-  acks: AckCoalescer;
-}
 
 export class SimDevice implements Dispatcher {
   readonly flash: Flash;
@@ -255,19 +239,7 @@ export class SimDevice implements Dispatcher {
   // ---- internals ----
 
   private newRam(): Ram {
-    return {
-      uart: new UartRx(this.opts.rxBufferBytes, this.opts.iramUart),
-      decoder: new FrameDecoder({ maxFrame: this.opts.maxFrame, versions: 'any' }),
-      apps: undefined,
-      session: undefined,
-      baud: this.opts.baud,
-      booting: true,
-      looping: false,
-      stallMs: 0,
-      baudFallback: undefined,
-      records: this.nvsSector !== undefined ? new RecordLog(this.flash, this.opts.timing.flash, this.nvsSector) : undefined,
-      acks: new AckCoalescer((m) => this.emitMessage(m)),
-    };
+    return freshRam(this.opts, this.flash, this.nvsSector, (m) => this.emitMessage(m));
   }
 
   private bootConfig(): BootConfig {
