@@ -254,6 +254,7 @@ export class SimDevice implements Dispatcher {
     this.counters.resets++;
     this.event({ type: 'reset', reason, ...(offset !== undefined && { offset }) });
     this.ram = this.newRam();
+    this.busyTimer.idle(); // work after the reset starts when it starts, not where the old work was due to end
     this.boot(reason);
   }
 

@@ -48,4 +48,16 @@ describe('simulated device busy time', () => {
     await drive(clock, t.busy(2.8), 1);
     expect(clock.now() - idleEnd).toBeGreaterThanOrEqual(2.8);
   });
+
+  it('a reset ends the run of back-to-back work: the RSA unwrap after it takes its full 250 ms', async () => {
+    const clock = new FakeClock();
+    const dev = new SimDevice({ flash: createFlashImage(), key: testKey, clock, flashTiming: 'esp32' });
+    await drive(clock, dev.settled(), 1);
+    await drive(clock, dev.flashWork([customOp('program', 2.8, () => {})]), 1);
+    dev.powerCycle();
+    await clock.advance(1000); // booting, then idle
+    const t0 = clock.now();
+    await drive(clock, dev.cpuWork(250), 1);
+    expect(clock.now() - t0).toBeGreaterThanOrEqual(250);
+  });
 });
