@@ -10,9 +10,9 @@
 #include "ctest.h"
 #include "harness.h"
 #include "otarx_priv.h"
+#include "test_util.h"
 #include "vecfile.h"
 
-extern const char *g_fixtures;
 extern const char *g_vectors;
 
 /* frames.vec's HELLO_ACK_factory is what a device in the reference configuration (SPEC §9.6)
@@ -113,11 +113,9 @@ static void test_short_begin_keeps_session(void)
     harness_t h;
     hcfg_t cfg = h_default_cfg(g_fixtures);
     hframe_t f;
-    char path[600];
     size_t n;
     uint8_t *img;
-    snprintf(path, sizeof(path), "%s/app_esp32.rsa.enc.bin", g_fixtures);
-    img = vec_read_file(path, &n);
+    img = fixture("app_esp32.rsa.enc.bin", &n);
     if (img == NULL || h_init(&h, &cfg) != 0) {
         g_ct.failures++;
         return;
@@ -187,12 +185,10 @@ static void test_rollback_confirm(void)
     harness_t h;
     hcfg_t cfg = h_default_cfg(g_fixtures);
     hframe_t f;
-    char path[600];
     size_t n;
     uint8_t *img;
     cfg.rollback = 1;
-    snprintf(path, sizeof(path), "%s/app_esp32.rsa.enc.bin", g_fixtures);
-    img = vec_read_file(path, &n);
+    img = fixture("app_esp32.rsa.enc.bin", &n);
     if (img == NULL || h_init(&h, &cfg) != 0) {
         g_ct.failures++;
         return;
@@ -300,14 +296,11 @@ static void test_image_verify(void)
     otarx_ops_t ops;
     otarx_image_info_t info;
     uint8_t scratch[256], *app, *bad;
-    char path[600];
     size_t n, bn;
     memset(&ops, 0, sizeof(ops));
     ops.flash_read = buf_read;
-    snprintf(path, sizeof(path), "%s/app_esp32.bin", g_fixtures);
-    app = vec_read_file(path, &n);
-    snprintf(path, sizeof(path), "%s/app_esp32.bad_checksum_and_sha.bin", g_fixtures);
-    bad = vec_read_file(path, &bn);
+    app = fixture("app_esp32.bin", &n);
+    bad = fixture("app_esp32.bad_checksum_and_sha.bin", &bn);
     if (app == NULL || bad == NULL) {
         g_ct.failures++;
         return;

@@ -11,22 +11,6 @@
 #include "harness.h"
 #include "test_util.h"
 #include "otarx_priv.h"
-#include "vecfile.h"
-
-extern const char *g_fixtures;
-
-static uint8_t *fixture(const char *name, size_t *len)
-{
-    char path[600];
-    uint8_t *b;
-    snprintf(path, sizeof(path), "%s/%s", g_fixtures, name);
-    b = vec_read_file(path, len);
-    if (b == NULL) {
-        fprintf(stderr, "missing fixture %s\n", path);
-        g_ct.failures++;
-    }
-    return b;
-}
 
 /* HELLO_ACK field offsets (SPEC §4.2) */
 #define HA_FLAGS 16

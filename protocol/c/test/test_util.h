@@ -11,6 +11,24 @@
 
 #include "ctest.h"
 #include "harness.h"
+#include "vecfile.h"
+
+/* The fixtures directory (test_main.c, from the command line). */
+extern const char *g_fixtures;
+
+/* A fixture file's bytes (free() them), or NULL with a failure counted and the path said. */
+static inline uint8_t *fixture(const char *name, size_t *len)
+{
+    char path[600];
+    uint8_t *b;
+    snprintf(path, sizeof(path), "%s/%s", g_fixtures, name);
+    b = vec_read_file(path, len);
+    if (b == NULL) {
+        fprintf(stderr, "missing fixture %s\n", path);
+        g_ct.failures++;
+    }
+    return b;
+}
 
 /* 1 when every byte is erased flash (0xFF). */
 static inline int all_ff(const uint8_t *p, size_t n)
