@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import { openFlashFile, readDeviceState } from '../../src/device-sim/index.js';
+import { DURABLE_INTERVAL } from '../../src/protocol/index.js';
 import { ROOT, type BenchImage } from './image.js';
 import { faultCounts, linkSeconds, type RunResult } from './measure.js';
 import { sleep, startChild, waitExit, type Child } from './proc.js';
@@ -16,8 +17,8 @@ export type OtaTool = 'ota-uart' | 'ota-uart-w1' | 'ota-uart-flash';
 
 export const CLI = join(ROOT, 'dist/cli/main.js');
 
-/** OTARX_DURABLE_INTERVAL of the C receiver, which the ESP-IDF component uses. */
-export const FIRMWARE_RECORD_INTERVAL = 65536;
+/** The record interval of the ESP-IDF component: the C receiver's default, SPEC §7's maximum. */
+export const FIRMWARE_RECORD_INTERVAL = DURABLE_INTERVAL;
 
 export interface OtaOptions {
   link: PtyLink;
