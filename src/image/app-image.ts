@@ -210,10 +210,34 @@ function walkSegments(b: Buffer, info: AppInfo): { segments: SegmentInfo[]; end:
       throw invalid('segment_alignment', off, `flash-mapped segment ${i} at ${hex(loadAddr)} is not 64 KiB-aligned with its file offset ${data}`);
     }
     segments.push({ index: i, offset: off, loadAddr, dataLen });
-    for (let j = data; j < data + dataLen; j++) sum ^= b[j]!;
+    sum ^= xorBytes(b, data, data + dataLen);
     off = data + dataLen;
   }
   return { segments, end: off, checksum: sum };
+}
+
+/**
+ * XOR of b[start..end). The device and every verify of a 1 MiB app run this over the whole image,
+ * so it XORs aligned 32-bit words (4x fewer steps; XOR is associative, so folding the word's four
+ * bytes at the end gives the same byte) and only the unaligned ends byte by byte.
+ */
+export function xorBytes(b: Uint8Array, start: number, end: number): number {
+  let x = 0;
+  let j = start;
+  const lead = Math.min(end - j, (4 - ((b.byteOffset + j) & 3)) & 3);
+  for (const stop = j + lead; j < stop; j++) x ^= b[j]!;
+  const words = (end - j) >>> 2;
+  if (words > 0) {
+    const w = new Int32Array(b.buffer, b.byteOffset + j, words);
+    let acc = 0;
+    for (let k = 0; k < words; k++) acc ^= w[k]!;
+    acc ^= acc >>> 16;
+    acc ^= acc >>> 8;
+    x ^= acc & 0xff;
+    j += words * 4;
+  }
+  for (; j < end; j++) x ^= b[j]!;
+  return x;
 }
 
 /** Full verification like esp_image_verify (app mode, no secure-boot signature). Throws on the first failure. */
