@@ -5,7 +5,7 @@
  * Lives in RAM: a reset makes a new one, and the bootloader runs again.
  */
 import { NO_TARGET } from '../protocol/index.js';
-import { runBootloader, type BootConfig, type BootResult } from './boot.js';
+import { runBootloader, type BootConfig, type BootResult, type KnownSlot } from './boot.js';
 import type { Flash } from './flash.js';
 import { DeviceLayout, inspectSlot, type SlotApp } from './layout.js';
 import { OTA_STATE, activeEntry } from './otadata.js';
@@ -51,12 +51,13 @@ export class AppState {
   /**
    * Index of the app the bootloader would start now (-1: none), without writing anything. The dry
    * run verifies the chosen image (a SHA-256 over all of it); HELLO, BEGIN and END each ask, so the
-   * answer is kept while neither the flash nor the boot configuration has changed.
+   * answer is kept while neither the flash nor the boot configuration has changed. `known`: a slot
+   * the caller has just verified and not written since (see runBootloader).
    */
-  nextBoot(): number {
+  nextBoot(known?: KnownSlot): number {
     const cfg = this.cfg();
     const key = `${this.flash.generation}:${JSON.stringify(cfg)}`;
-    if (this.bootMemo?.key !== key) this.bootMemo = { key, index: runBootloader(this.layout, cfg, true).index };
+    if (this.bootMemo?.key !== key) this.bootMemo = { key, index: runBootloader(this.layout, cfg, true, known).index };
     return this.bootMemo.index;
   }
 

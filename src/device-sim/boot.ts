@@ -27,8 +27,18 @@ export interface BootResult {
   notes: string[];
 }
 
-/** Runs the bootloader's selection; writes otadata (state changes) unless `dryRun`. */
-export function runBootloader(layout: DeviceLayout, cfg: BootConfig, dryRun = false): BootResult {
+/** A slot verified moments ago (with the same chip identity) whose bytes have not changed since. */
+export interface KnownSlot {
+  index: number;
+  app: SlotApp;
+}
+
+/**
+ * Runs the bootloader's selection; writes otadata (state changes) unless `dryRun`. `known` spares
+ * verifying one slot a second time (END has just verified the image it sets to boot: a SHA-256 and a
+ * checksum over all of it); anti-rollback is still applied to it.
+ */
+export function runBootloader(layout: DeviceLayout, cfg: BootConfig, dryRun = false, known?: KnownSlot): BootResult {
   const notes: string[] = [];
   const od = layout.otadata;
   const n = layout.otaCount;
@@ -57,7 +67,7 @@ export function runBootloader(layout: DeviceLayout, cfg: BootConfig, dryRun = fa
   for (const idx of fallbackOrder(layout, start)) {
     const part = layout.apps[idx]!;
     if (idx !== start && isRejected(layout, idx)) continue;
-    const app = inspectSlot(layout.flash, part, cfg, minSv);
+    const app = known?.index === idx ? withMinSecureVersion(known.app, minSv) : inspectSlot(layout.flash, part, cfg, minSv);
     if (app.valid) {
       if (idx !== start) notes.push(`selected app in ${layout.apps[start]?.label ?? '?'} not bootable: fell back to ${part.label}`);
       return { index: idx, app, selected: start, notes };
@@ -65,6 +75,11 @@ export function runBootloader(layout: DeviceLayout, cfg: BootConfig, dryRun = fa
     notes.push(`${part.label}: no valid app (${app.problem ?? 'invalid'})`);
   }
   return { index: -1, app: undefined, selected: start, notes };
+}
+
+function withMinSecureVersion(app: SlotApp, minSv: number | undefined): SlotApp {
+  if (!app.valid || minSv === undefined || app.secureVersion >= minSv) return app;
+  return { ...app, valid: false, problem: 'secure_version' };
 }
 
 /** Slots rolled back or aborted are not fallback candidates: they were refused on purpose. */

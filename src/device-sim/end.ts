@@ -41,10 +41,12 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
   await d.cpuWork(verifyMs);
   let sv: number;
   let version: string;
+  let projectName: string;
   try {
     const app = verifyAppImage(flash.view(s.part.offset, binSize), { chipId: opts.chipId, chipRevFull: opts.chipRev, partitionSize: s.part.size });
     sv = app.desc.secureVersion;
     version = app.desc.version;
+    projectName = app.desc.projectName;
   } catch (e) {
     const det = (e as { details?: { check?: string; offset?: number } }).details;
     apps.invalidate(s.target);
@@ -62,7 +64,8 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
   ]);
   d.session = undefined;
   apps.invalidate();
-  const boot = apps.nextBoot();
+  // Only otadata was written since the image verified above: the dry run need not verify it again.
+  const boot = apps.nextBoot({ index: s.target, app: { valid: true, version, projectName, secureVersion: sv } });
   d.counters.results++;
   d.event({ type: 'result', version, boot: apps.apps[boot]?.label ?? '?' });
   result(STATUS.OK, 0, boot < 0 ? NO_TARGET : boot, sv, version);

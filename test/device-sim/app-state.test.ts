@@ -40,4 +40,27 @@ describe('AppState.nextBoot', () => {
     apps.invalidate();
     expect(apps.nextBoot()).toBe(-1);
   });
+
+  // END verifies the new image, writes otadata and asks what boots: it passes the slot it verified.
+  it('takes a slot the caller has just verified as verified, and verifies every other slot', () => {
+    const flash = createFlashImage();
+    const apps = new AppState(flash, () => DEFAULT_BOOT_CONFIG);
+    const f = apps.nextBoot();
+    const app = { valid: true, version: '1.0.0-factory', projectName: 'p', secureVersion: 0 };
+    flash.view(factory.offset, 1)[0] = 0; // damaged behind the model's back: only a verify notices
+    apps.invalidate();
+    expect(apps.nextBoot({ index: f, app })).toBe(f);
+    apps.invalidate();
+    expect(apps.nextBoot()).toBe(-1); // without the hint the damage is found
+  });
+
+  it('still applies anti-rollback to a slot passed as verified', () => {
+    const flash = createFlashImage();
+    const cfg = { ...DEFAULT_BOOT_CONFIG, antiRollback: true, efuseSecureVersion: 1 };
+    const apps = new AppState(flash, () => cfg);
+    const f = apps.apps.findIndex((p) => p.label === 'factory');
+    expect(apps.nextBoot({ index: f, app: { valid: true, version: 'x', projectName: 'p', secureVersion: 0 } })).toBe(-1);
+    apps.invalidate();
+    expect(apps.nextBoot({ index: f, app: { valid: true, version: 'x', projectName: 'p', secureVersion: 1 } })).toBe(f);
+  });
 });
