@@ -45,6 +45,8 @@ export interface SimDeviceArgs {
   flashTiming?: string;
   iramUart?: boolean;
   recordInterval?: number;
+  maxFrame?: number;
+  window?: number;
   rollback?: boolean;
   antiRollback?: boolean;
   efuseSecureVersion?: number;
@@ -74,7 +76,7 @@ export function buildSimDevice(a: SimDeviceArgs, clock: Clock): { device: SimDev
   try {
     const device = new SimDevice({
       flash, key, clock, chipId, chipRev: a.chipRev, flashTiming: timing as TimingModel, iramUart: a.iramUart, recordInterval: a.recordInterval,
-      rollback: a.rollback, antiRollback: a.antiRollback, efuseSecureVersion: a.efuseSecureVersion, maxBaud: a.maxBaud,
+      maxFrame: a.maxFrame, window: a.window, rollback: a.rollback, antiRollback: a.antiRollback, efuseSecureVersion: a.efuseSecureVersion, maxBaud: a.maxBaud,
       baud: a.baud, bootLog: a.bootLog, faults: a.faults,
     });
     return { device, flash };

@@ -102,6 +102,14 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);
   }, 60_000);
 
+  it('--window and --max-frame set what HELLO_ACK announces, and a push keeps within them', async () => {
+    const { dev, host } = await ptyPair();
+    await simulate(['--port', dev, '--key', 'test/fixtures/rsa3072_private.pem', '--flash-timing', 'instant', '--window', '2048', '--max-frame', '650']);
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock });
+    expect(r.device).toMatchObject({ window: 2048, maxFrame: 650 });
+    expect(r.after.boot.version).toBe('1.2.3-vector');
+  }, 60_000);
+
   it('--no-pace leaves the pacing to the port: at a nominal 1200 baud a push takes far less than 10 bits a byte', async () => {
     // Paced, 3664 bytes at 1200 baud need more than 30 s of wire time in each direction's share;
     // unpaced over a pty they take well under a second. The bound sits far from both.
@@ -128,6 +136,8 @@ describe('ota-uart simulate: bad input gets one clear line and its exit status',
     expect(await run(['--port', '/dev/null', '--chip', 'esp99'])).toMatchObject({ status: 2, err: expect.stringContaining('esp99') });
     expect(await run(['--port', '/dev/null', '--ber', '2'])).toMatchObject({ status: 2, err: expect.stringContaining('"ber"') });
     expect(await run(['--port', '/dev/null', '--record-every', '70000'])).toMatchObject({ status: 2, err: expect.stringContaining('--record-every') });
+    expect(await run(['--port', '/dev/null', '--window', '200000'])).toMatchObject({ status: 2, err: expect.stringContaining('--window must be a whole number of bytes from 16 to 131072') });
+    expect(await run(['--port', '/dev/null', '--max-frame', '600'])).toMatchObject({ status: 2, err: expect.stringContaining('--max-frame must be a whole number of bytes from 640 to 4112') });
   });
 
   it('refuses a flash file that is not a flash image (exit 3), naming it', async () => {

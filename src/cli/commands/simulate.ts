@@ -9,9 +9,9 @@ import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
 import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
-import type { SimEvent, SimFaults } from '../../device-sim/index.js';
+import { DEFAULT_WINDOW, type SimEvent, type SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
-import { DURABLE_INTERVAL } from '../../protocol/index.js';
+import { DURABLE_INTERVAL, MAX_FRAME_ABS, MAX_SACK_CHUNKS, MIN_MAX_FRAME } from '../../protocol/index.js';
 import { chipName } from '../../image/index.js';
 import { openSerialTransport } from '../../transport/serial.js';
 import { terminal } from '../terminal.js';
@@ -27,6 +27,8 @@ export interface SimulateArgs {
   'flash-timing': string;
   'iram-uart': boolean;
   'record-every': number;
+  'max-frame': number;
+  window: number;
   baud: number;
   'max-baud': number;
   rollback: boolean;
@@ -55,6 +57,8 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('flash-timing', { type: 'string', choices: ['instant', 'esp32'], default: 'esp32', describe: 'erase/program/unwrap/verify/boot times' })
     .option('iram-uart', { type: 'boolean', default: true, describe: 'UART ISR is IRAM-safe (--no-iram-uart: only the 128-byte FIFO catches bytes during flash work)' })
     .option('record-every', { type: 'number', default: 1, describe: 'durable resume record interval in plaintext bytes, 1-65536 (1: after every write; the ESP-IDF component uses 65536); the same option as ota-uart-rx --record-every' })
+    .option('max-frame', { type: 'number', default: MAX_FRAME_ABS, describe: `largest frame body the device accepts (HELLO_ACK.max_frame), ${MIN_MAX_FRAME}-${MAX_FRAME_ABS}; the host's chunk is at most this minus 10` })
+    .option('window', { type: 'number', default: DEFAULT_WINDOW, describe: `receive window in bytes (HELLO_ACK.window: RAM for chunks ahead of the write point), 16-${MAX_WINDOW}; credit is at most ${MAX_SACK_CHUNKS} chunks` })
     .option('baud', { alias: 'b', type: 'number', default: 115200, describe: 'line rate after reset' })
     .option('max-baud', { type: 'number', default: 3_000_000, describe: 'highest rate the device accepts in a baud switch (0: none)' })
     .option('rollback', { type: 'boolean', default: false, describe: 'app rollback enabled (new apps boot PENDING_VERIFY until confirmed)' })
@@ -120,7 +124,8 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   // is reported as such and not hidden behind a port error.
   const { device, flash } = buildSimDevice({
     keyPath: a.key, hmacKeyPath: a['hmac-key'], flashPath: a.flash, chip: a.chip, chipRev: a['chip-rev'], flashTiming: a['flash-timing'],
-    iramUart: a['iram-uart'], recordInterval: recordEvery(a['record-every']), rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
+    iramUart: a['iram-uart'], recordInterval: recordEvery(a['record-every']),
+    maxFrame: inRange('--max-frame', a['max-frame'], MIN_MAX_FRAME, MAX_FRAME_ABS), window: inRange('--window', a.window, 16, MAX_WINDOW), rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
     maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
   }, clock);
   let paced;
@@ -169,8 +174,18 @@ export const simulateCommand: CommandModule<object, SimulateArgs> = {
 
 /** --record-every: 1..DURABLE_INTERVAL (SPEC §7), as `ota-uart-rx --record-every` takes it. */
 function recordEvery(n: number): number {
-  if (!Number.isInteger(n) || n < 1 || n > DURABLE_INTERVAL) {
-    throw new OtaError('USAGE', `--record-every must be a whole number of bytes from 1 to ${DURABLE_INTERVAL}, got ${n}`);
+  return inRange('--record-every', n, 1, DURABLE_INTERVAL);
+}
+
+/**
+ * The largest window a host can use: credit never exceeds MAX_SACK_CHUNKS chunks (SPEC §4.5) of at
+ * most MAX_FRAME_ABS - 10 bytes, rounded down to 16.
+ */
+const MAX_WINDOW = MAX_SACK_CHUNKS * (MAX_FRAME_ABS - 16);
+
+function inRange(option: string, n: number, min: number, max: number): number {
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new OtaError('USAGE', `${option} must be a whole number of bytes from ${min} to ${max}, got ${n}`);
   }
   return n;
 }
