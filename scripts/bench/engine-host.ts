@@ -1,10 +1,11 @@
 /**
  * The host half of the engine measurement, as its own process: `count` pushes of one image through
  * a serial port, back to back, with the library's push() (what `ota-uart push` runs), timing only
- * the pushes so that Node's start-up is not part of the numbers. Prints one JSON line, with the
+ * the pushes so that Node's start-up is not part of the numbers, after `warmup` untimed pushes (JIT
+ * compilation in both processes). Prints one JSON line, with the
  * share of the whole machine's CPU that was busy meanwhile (machineBusy, Linux only).
  *
- *   node --import tsx scripts/bench/engine-host.ts --port PATH --image FILE [--count 8] [--baud N] [--chunk N]
+ *   node --import tsx scripts/bench/engine-host.ts --port PATH --image FILE [--count 8] [--warmup 1] [--baud N] [--chunk N]
  */
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,23 +15,25 @@ import { openSerialTransport } from '../../src/transport/serial.js';
 import { busyShare, machineCpuSeconds } from './proc.js';
 
 const { values: a } = parseArgs({
-  options: { port: { type: 'string' }, image: { type: 'string' }, count: { type: 'string', default: '8' }, baud: { type: 'string', default: '3000000' }, chunk: { type: 'string' } },
+  options: { port: { type: 'string' }, image: { type: 'string' }, count: { type: 'string', default: '8' }, warmup: { type: 'string', default: '1' }, baud: { type: 'string', default: '3000000' }, chunk: { type: 'string' } },
 });
 if (!a.port || !a.image) throw new Error('engine-host: --port and --image are required');
 const image = readFileSync(a.image);
 const baud = Number(a.baud);
 const count = Number(a.count);
 const versions: string[] = [];
-const cpu0 = process.cpuUsage();
-const machine0 = machineCpuSeconds();
-const t0 = performance.now();
-for (let i = 0; i < count; i++) {
+const once = async (): Promise<string> => {
   const r = await push({
     image, open: () => openSerialTransport(a.port!, { baud }), clock: systemClock, baud, allowDowngrade: true, fresh: true,
     ...(a.chunk !== undefined && { chunk: Number(a.chunk) }),
   });
-  versions.push(`${r.after.boot.version}@${r.after.boot.slot}`);
-}
+  return `${r.after.boot.version}@${r.after.boot.slot}`;
+};
+for (let i = 0; i < Number(a.warmup); i++) await once();
+const cpu0 = process.cpuUsage();
+const machine0 = machineCpuSeconds();
+const t0 = performance.now();
+for (let i = 0; i < count; i++) versions.push(await once());
 const seconds = (performance.now() - t0) / 1000;
 const cpu = process.cpuUsage(cpu0);
 // How busy the whole machine was while the pushes ran: host, simulator, socat and the kernel's pty work.

@@ -15,7 +15,7 @@ import { describeEngine } from '../../scripts/bench/engine.js';
 import { CLI, runOta } from '../../scripts/bench/ota.js';
 import { busyShare, machineCpuSeconds } from '../../scripts/bench/proc.js';
 import { PtyLink } from '../../scripts/bench/pty-link.js';
-import { addZmodemRatios, formatMarkdown, formatTable, judgeTargets, makeRow, toJson, type Row } from '../../scripts/bench/report.js';
+import { addZmodemRatios, formatMarkdown, formatTable, judgeTargets, makeRow, toJson, type EngineResult, type Row } from '../../scripts/bench/report.js';
 import { efficiencySvg } from '../../scripts/bench/svg.js';
 import { seededRng } from '../../src/transport/rng.js';
 import { openSerialTransport, type SerialTransport } from '../../src/transport/serial.js';
@@ -166,7 +166,20 @@ describe('bench report writers', () => {
     expect(busyShare({ busy: 1, idle: 1 }, { busy: 1, idle: 1 })).toBeUndefined();
     const now = machineCpuSeconds();
     if (process.platform === 'linux') expect(now && now.busy > 0 && now.idle >= 0).toBe(true);
-    const line = describeEngine({ link: 'pty', bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, socat_cpu_s_per_mb: 0.03, machine_busy: 0.8, ok: true });
-    expect(line).toMatch(/host 0\.100, simulator 0\.200, socat 0\.030; machine 80% busy/);
+    const line = describeEngine({ link: 'pty', window: 32768, chunk: 1024, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, socat_cpu_s_per_mb: 0.03, machine_busy: 0.8, ok: true });
+    expect(line).toMatch(/host 0\.100, simulator 0\.200, socat 0\.030; machine 80% busy \(all \d+ cores\)$/); // no window note at the defaults
+    expect(describeEngine({ link: 'pty-wide', window: 131072, chunk: 4096, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, ok: true }))
+      .toContain('[device window 128 KiB, 4 KiB frames]');
+  });
+
+  it('judges the engine where the window is not the limit, and names the default-window speed beside it', () => {
+    const e = (link: EngineResult['link'], mbps: number, wide = false): EngineResult => ({
+      link, window: wide ? 131072 : 32768, chunk: wide ? 4096 : 1024, bytes: 8e6, seconds: 8 / mbps, mbps, host_cpu_s_per_mb: 0.05, sim_cpu_s_per_mb: 0.08, ok: true,
+    });
+    const judge = (engine: EngineResult[]) => judgeTargets([], engine).find((t) => t.name.startsWith('engine'))!;
+    expect(judge([e('pty', 8.1), e('pty-wide', 12.3, true)])).toMatchObject({ ok: true, detail: '12.3 MB/s (window 128 KiB, 4 KiB chunks); 8.1 MB/s with the default 32 KiB window' });
+    expect(judge([e('pty', 8.1), e('pty-wide', 9.5, true)]).ok).toBe(false);
+    expect(judge([e('pty', 10.5)])).toMatchObject({ ok: true, detail: '10.5 MB/s' }); // older runs: no wide row
+    expect(judge([e('pty', 11), { ...e('pty-wide', 12, true), ok: false }]).ok).toBe(false); // a failed run passes nothing
   });
 });
