@@ -23,9 +23,14 @@ export class AppState {
   /** Boots: runs the bootloader (which may change otadata states) and remembers what runs. */
   constructor(readonly flash: Flash, private readonly cfg: () => BootConfig) {
     this.layout = new DeviceLayout(flash);
-    const r: BootResult = runBootloader(this.layout, cfg(), false);
+    const before = flash.generation;
+    const config = cfg();
+    const r: BootResult = runBootloader(this.layout, config, false);
     this.running = r.index;
     this.bootNotes = r.notes;
+    // A boot that wrote nothing to otadata (no state changed) is exactly what a dry run would decide
+    // now: keep its answer, so the first HELLO need not verify the running image a second time.
+    if (flash.generation === before) this.bootMemo = { key: memoKey(flash, config), index: r.index };
   }
 
   get apps() {
@@ -56,7 +61,7 @@ export class AppState {
    */
   nextBoot(known?: KnownSlot): number {
     const cfg = this.cfg();
-    const key = `${this.flash.generation}:${JSON.stringify(cfg)}`;
+    const key = memoKey(this.flash, cfg);
     if (this.bootMemo?.key !== key) this.bootMemo = { key, index: runBootloader(this.layout, cfg, true, known).index };
     return this.bootMemo.index;
   }
@@ -115,4 +120,8 @@ export class AppState {
     if (!od || this.layout.activeOtaIndex() !== this.running || this.running < 0) return -1;
     return activeEntry(od.read());
   }
+}
+
+function memoKey(flash: Flash, cfg: BootConfig): string {
+  return `${flash.generation}:${JSON.stringify(cfg)}`;
 }

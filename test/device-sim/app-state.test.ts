@@ -3,6 +3,8 @@ import { AppState } from '../../src/device-sim/app-state.js';
 import { SECTOR_SIZE } from '../../src/device-sim/flash.js';
 import { createFlashImage, DEFAULT_BOOT_CONFIG } from '../../src/device-sim/flash-image.js';
 import { TWO_OTA_LAYOUT } from '../../src/device-sim/partition-table.js';
+import { OTA_STATE } from '../../src/device-sim/otadata.js';
+import { buildAppImage } from '../../src/image/index.js';
 
 const factory = TWO_OTA_LAYOUT.find((p) => p.label === 'factory')!;
 
@@ -21,6 +23,24 @@ describe('AppState.nextBoot', () => {
     // Any real flash operation (here: an erase elsewhere) makes the next question verify again.
     flash.erase(factory.offset + factory.size - SECTOR_SIZE, SECTOR_SIZE);
     expect(apps.nextBoot()).toBe(-1);
+  });
+
+  it('starts with the answer of a boot that wrote nothing, and verifies afresh after one that wrote otadata', () => {
+    const flash = createFlashImage();
+    const apps = new AppState(flash, () => DEFAULT_BOOT_CONFIG);
+    flash.view(factory.offset, 1)[0] = 0; // damaged behind the model's back: only a verify notices
+    expect(apps.apps[apps.nextBoot()]?.label).toBe('factory'); // the boot's own verdict, not re-verified
+
+    const rb = { ...DEFAULT_BOOT_CONFIG, rollback: true };
+    const fresh = createFlashImage();
+    const ota0 = TWO_OTA_LAYOUT.find((p) => p.label === 'ota_0')!;
+    fresh.program(ota0.offset, buildAppImage({ version: '2.0.0' }));
+    const k = new AppState(fresh, () => rb).apps.findIndex((p) => p.label === 'ota_0');
+    new AppState(fresh, () => rb).layout.otadata!.setBoot(0, 2, OTA_STATE.NEW);
+    const booted = new AppState(fresh, () => rb); // NEW -> PENDING_VERIFY: the boot wrote otadata
+    expect(booted.running).toBe(k);
+    // Not confirmed: a dry run now aborts it, so the next boot is the factory app again.
+    expect(booted.apps[booted.nextBoot()]?.label).toBe('factory');
   });
 
   it('recomputes when the boot configuration changes', () => {
