@@ -103,7 +103,7 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
     return;
   }
   for (let data: Uint8Array | undefined = m.data; data; data = s.takeHeldAtNext()) {
-    const r = s.consume(data, d.earlyContext());
+    const r = s.consume(data, () => d.earlyContext());
     d.counters.consumed++;
     if (r && !r.ok) {
       d.session = undefined;

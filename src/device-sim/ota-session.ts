@@ -108,7 +108,8 @@ export class OtaSession {
    * Decrypts the chunk at `next` and keeps the plaintext for writing. Runs the early checks when
    * the 288-byte prefix completes (or the image ends first); a failure is returned, not thrown.
    */
-  consume(data: Uint8Array, ctx: EarlyCheckContext): EarlyCheckResult | undefined {
+  /** `ctx` is asked for only while the early checks are still to run (the first 288 bytes). */
+  consume(data: Uint8Array, ctx: () => EarlyCheckContext): EarlyCheckResult | undefined {
     const plain = this.gcm.decrypt(data);
     this.next += data.length;
     this.pending.push(plain);
@@ -118,7 +119,7 @@ export class OtaSession {
       this.prefix = Buffer.concat([this.prefix, plain.subarray(0, APP_PREFIX_SIZE - this.prefix.length)]);
     }
     if (this.prefix.length < APP_PREFIX_SIZE && this.next < this.total) return undefined;
-    return this.check(ctx);
+    return this.check(ctx());
   }
 
   /** Runs (or re-runs, on resume) the early checks if the prefix is complete. */
