@@ -78,7 +78,7 @@ export function framesVec(): string {
     ['ACK', 'in order, no holes', frameLines('ACK', { status: 0, next_offset: 1024, credit_end: 3072, sack: 0, busy_ms: 0 })],
     ['ACK_sack', 'chunks 2 and 3 after next_offset held, chunk 1 after it missing', frameLines('ACK', { status: 0, next_offset: 768, credit_end: 2816, sack: 0b110, busy_ms: 0 })],
     ['ACK_busy', 'erasing for 450 ms', frameLines('ACK', { status: STATUS.BUSY!, next_offset: 66048, credit_end: 66048, sack: 0, busy_ms: 450 })],
-    ['ACK_wrong_chip', 'early check failed: the session ends', frameLines('ACK', { status: STATUS.WRONG_CHIP!, next_offset: 768, credit_end: 2560, sack: 0, busy_ms: 0 })],
+    ['ACK_wrong_chip', 'early check failed: the session ends; the sack field carries the detail, the image\'s chip id (5: ESP32-C3)', frameLines('ACK', { status: STATUS.WRONG_CHIP!, next_offset: 768, credit_end: 2560, sack: 5, busy_ms: 0 })],
     ['ACK_secure_version', 'early anti-rollback refusal: the sack field carries the detail, the image\'s secure_version (1)', frameLines('ACK', { status: STATUS.SECURE_VERSION!, next_offset: 768, credit_end: 2560, sack: 1, busy_ms: 0 })],
     ['END', 'no reboot', frameLines('END', { flags: 0 })],
     ['END_reboot', 'REBOOT after success', frameLines('END', { flags: 1 })],

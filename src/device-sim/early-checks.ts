@@ -4,7 +4,7 @@
  * refused within the first window instead of after the whole transfer. Pure.
  */
 import { APP_PREFIX_SIZE, parseAppHeader, type AppInfo } from '../image/index.js';
-import { isDowngrade, STATUS } from '../protocol/index.js';
+import { compareAppVersions, STATUS } from '../protocol/index.js';
 
 export interface EarlyCheckContext {
   chipId: number;
@@ -15,7 +15,10 @@ export interface EarlyCheckContext {
   allowDowngrade: boolean;
 }
 
-/** `detail` is what the refusal carries on the wire (§4.6): the image's secure_version for SECURE_VERSION, else 0. */
+/**
+ * `detail` is what the refusal carries on the wire (§4.6): what the image wants (its chip id, its
+ * chip revision range, its secure_version; for DOWNGRADE 1 = same version, 2 = older), 0 for NOT_APP.
+ */
 export type EarlyCheckResult = { ok: true; app: AppInfo } | { ok: false; status: number; detail: number; reason: string };
 
 /** Checks the plaintext prefix (normally 288 bytes; shorter only when the whole image is shorter). */
@@ -28,18 +31,20 @@ export function checkAppPrefix(prefix: Uint8Array, c: EarlyCheckContext): EarlyC
     return { ok: false, status: STATUS.NOT_APP, detail: 0, reason: `${d?.check ?? 'not_app'} at ${d?.offset ?? 0}` };
   }
   if (app.chipId !== c.chipId) {
-    return { ok: false, status: STATUS.WRONG_CHIP, detail: 0, reason: `image for ${app.chipName}` };
+    return { ok: false, status: STATUS.WRONG_CHIP, detail: app.chipId, reason: `image for ${app.chipName}` };
   }
   const max = app.maxChipRevFull;
   if (c.chipRev < app.minChipRevFull || (max !== 0 && max !== 0xffff && c.chipRev > max)) {
-    return { ok: false, status: STATUS.CHIP_REV, detail: 0, reason: `needs chip rev ${app.minChipRevFull}..${max}` };
+    return { ok: false, status: STATUS.CHIP_REV, detail: (app.minChipRevFull | (max << 16)) >>> 0, reason: `needs chip rev ${app.minChipRevFull}..${max}` };
   }
   const sv = app.desc.secureVersion;
   if (c.antiRollback && sv < c.efuseSecureVersion) {
     return { ok: false, status: STATUS.SECURE_VERSION, detail: sv, reason: `secure_version ${sv} < eFuse ${c.efuseSecureVersion}` };
   }
-  if (!c.allowDowngrade && isDowngrade(app.desc.version, c.runningVersion)) {
-    return { ok: false, status: STATUS.DOWNGRADE, detail: 0, reason: `${app.desc.version} is not newer than ${c.runningVersion}` };
+  const order = c.allowDowngrade ? null : compareAppVersions(app.desc.version, c.runningVersion);
+  if (order !== null && order <= 0) {
+    const same = order === 0;
+    return { ok: false, status: STATUS.DOWNGRADE, detail: same ? 1 : 2, reason: `${app.desc.version} is ${same ? 'the same version as' : 'older than'} ${c.runningVersion}` };
   }
   return { ok: true, app };
 }

@@ -109,6 +109,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         ctx.runningVersion = hello.runVersion;
         ctx.targetSize = hello.parts[hello.target]?.size;
         ctx.chipName = chipName(hello.chipId);
+        ctx.chipRev = hello.chipRev;
         ctx.efuseSecureVersion = hello.efuseSecureVersion;
         baud = transport.baud;
         // END went out before the session was lost: the device may have switched otadata and

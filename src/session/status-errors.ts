@@ -4,6 +4,7 @@
  * versions, sizes) so the message says what to do.
  */
 import { OtaError } from '../errors.js';
+import { chipName, revText } from '../image/index.js';
 import { STATUS, statusName, statusToError } from '../protocol/index.js';
 import type { MessageOf } from './device-link.js';
 
@@ -14,6 +15,8 @@ export interface StatusContext {
   targetSize?: number;
   total?: number;
   chipName?: string;
+  /** HELLO_ACK.chip_rev (major * 100 + minor). */
+  chipRev?: number;
   /** HELLO_ACK.efuse_secure_version: the device's anti-rollback counter. */
   efuseSecureVersion?: number;
 }
@@ -62,15 +65,28 @@ export function deviceStatusError(status: number, ctx: StatusContext = {}, detai
     case STATUS.NOT_APP:
       msg = `the decrypted ${img} is not an ESP app image (first byte is not 0xE9 or the app description is missing)`;
       break;
-    case STATUS.WRONG_CHIP:
-      msg = `${img} was built for another chip${ctx.chipName ? `; the device is an ${ctx.chipName}` : ''}`;
+    case STATUS.WRONG_CHIP: {
+      // detail = the image's chip id (SPEC §4.6)
+      const built = detail !== undefined && chipName(detail) !== ctx.chipName ? chipName(detail) : 'another chip';
+      msg = `${img} was built for ${built}${ctx.chipName ? `; the device is an ${ctx.chipName}` : ''}`;
       break;
-    case STATUS.CHIP_REV:
-      msg = `${img} does not support this chip's revision`;
+    }
+    case STATUS.CHIP_REV: {
+      // detail = the image's min_chip_rev_full + (max_chip_rev_full << 16) (SPEC §4.6)
+      const dev = ctx.chipRev !== undefined ? `; the device is ${revText(ctx.chipRev)}` : '';
+      msg = detail ? `${img} needs chip revision ${revRange(detail & 0xffff, detail >>> 16)}${dev}` : `${img} does not support this chip's revision${dev}`;
       break;
-    case STATUS.DOWNGRADE:
-      msg = `the device runs ${ctx.runningVersion ?? 'a version'} and ${img} is not newer; pass --allow-downgrade to install it anyway`;
+    }
+    case STATUS.DOWNGRADE: {
+      // detail 1: the same version as the running app, 2: older (SPEC §4.6)
+      const running = ctx.runningVersion ?? 'its current app';
+      msg = detail === 1
+        ? `the device already runs ${running}, the same version as ${img}; pass --allow-downgrade to install it again`
+        : detail === 2
+          ? `${img} is older than the ${running} the device runs; pass --allow-downgrade to install it anyway`
+          : `the device runs ${running} and ${img} is not newer; pass --allow-downgrade to install it anyway`;
       break;
+    }
     case STATUS.SECURE_VERSION: {
       // detail = the image's secure_version (SPEC §4.6, §4.7); the counter came with HELLO_ACK.
       const m = ctx.efuseSecureVersion;
@@ -98,3 +114,7 @@ export function ackStatusError(a: MessageOf<'ACK'>, ctx: StatusContext = {}): Ot
   return deviceStatusError(a.status, ctx, a.sack, a.nextOffset);
 }
 
+/** "v1.0..v3.99", or "v1.0 or later" when the image sets no maximum (0 or 0xFFFF, SPEC §4.6). */
+function revRange(min: number, max: number): string {
+  return max === 0 || max === 0xffff ? `${revText(min)} or later` : `${revText(min)}..${revText(max)}`;
+}

@@ -126,11 +126,15 @@ describe('early checks on the first 288 plaintext bytes (SPEC §4.6)', () => {
     expect(lastRefusal).toMatchObject({ nextOffset: 512 + 1024, sack: 1 });
   });
 
-  it('every other early refusal carries detail 0 (in place of sack)', async () => {
+  it('every early refusal carries what the image wants as its detail (in place of sack)', async () => {
     expect(await refusedEarly(makeImage({ version: '9.0.0', chipId: 5 }).enc)).toBe(STATUS.WRONG_CHIP);
-    expect(lastRefusal!.sack).toBe(0);
+    expect(lastRefusal!.sack).toBe(5); // the image's chip id
+    expect(await refusedEarly(makeImage({ version: '9.0.0', minChipRevFull: 301, maxChipRevFull: 399 }).enc)).toBe(STATUS.CHIP_REV);
+    expect(lastRefusal!.sack).toBe(301 + 399 * 65536);
     expect(await refusedEarly(makeImage({ version: '1.0.0' }).enc)).toBe(STATUS.DOWNGRADE);
-    expect(lastRefusal!.sack).toBe(0);
+    expect(lastRefusal!.sack).toBe(1); // the same version as 1.0.0-factory
+    expect(await refusedEarly(makeImage({ version: '0.9.9' }).enc)).toBe(STATUS.DOWNGRADE);
+    expect(lastRefusal!.sack).toBe(2); // older
   });
 
   it('DOWNGRADE for the same or an older version unless ALLOW_DOWNGRADE', async () => {

@@ -23,7 +23,7 @@ int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len
     memset(&dev, 0, sizeof(dev));
     memset(&run, 0, sizeof(run));
     *detail = 0;
-    /* SPEC §4.6: only SECURE_VERSION carries a detail (the image's secure_version) */
+    /* SPEC §4.6: a refusal's detail says what the image wants, so the host can name both sides */
     if (head_len >= 1u && head[0] != APP_MAGIC) {
         return OTARX_NOT_APP;
     }
@@ -34,11 +34,13 @@ int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len
         return OTARX_FLASH_ERROR;
     }
     if (otarx_get16(&head[12]) != dev.chip_id) {
+        *detail = otarx_get16(&head[12]);
         return OTARX_WRONG_CHIP;
     }
     rmin = otarx_get16(&head[15]);
     rmax = otarx_get16(&head[17]);
     if (dev.chip_rev < rmin || (rmax != 0 && rmax != 0xFFFFu && dev.chip_rev > rmax)) {
+        *detail = (uint32_t)rmin | ((uint32_t)rmax << 16);
         return OTARX_CHIP_REV;
     }
     if ((dev.flags & OTARX_DEV_ANTI_ROLLBACK) &&
@@ -47,10 +49,13 @@ int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len
         return OTARX_SECURE_VERSION;
     }
     if (!allow_downgrade && dev.running < dev.nparts) {
+        int c;
         if (ctx->_ops->get_part(ctx->_user, dev.running, &run) != OTARX_OK) {
             return OTARX_FLASH_ERROR;
         }
-        if (!otarx_version_newer((const char *)&head[DESC_AT + 16u], 32, run.version, 32)) {
+        c = otarx_version_cmp((const char *)&head[DESC_AT + 16u], 32, run.version, 32);
+        if (c == 0 || c < 0) {
+            *detail = c == 0 ? 1u : 2u; /* 1: the same version, 2: older */
             return OTARX_DOWNGRADE;
         }
     }

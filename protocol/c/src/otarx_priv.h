@@ -96,6 +96,10 @@ void otarx_reply_status(otarx_ctx_t *ctx, uint8_t type, uint8_t status);
 
 /* version.c: compare app versions (SPEC §4.6). Returns 1 if `cand` may replace `running`
  * without ALLOW_DOWNGRADE, 0 if it is the same or older. */
+/* Sign of a - b (-1, 0, 1) by SPEC §4.6's comparison, or OTARX_VERSION_UNORDERED when the two are
+ * not comparable and differ (which the device accepts). */
+#define OTARX_VERSION_UNORDERED 2
+int otarx_version_cmp(const char *a, size_t a_len, const char *b, size_t b_len);
 int otarx_version_newer(const char *cand, size_t cand_len, const char *running, size_t run_len);
 
 /* crypt.c */

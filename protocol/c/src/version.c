@@ -88,24 +88,30 @@ static int cmp_digits(const char *x, size_t xl, const char *y, size_t yl)
     return d < 0 ? -1 : (d > 0 ? 1 : 0);
 }
 
-int otarx_version_newer(const char *cand, size_t cand_len, const char *running, size_t run_len)
+int otarx_version_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
 {
-    ver_cursor_t a, b;
-    cand_len = field_len(cand, cand_len);
-    run_len = field_len(running, run_len);
-    if (!cursor_init(&a, cand, cand_len) || !cursor_init(&b, running, run_len)) {
+    ver_cursor_t x, y;
+    a_len = field_len(a, a_len);
+    b_len = field_len(b, b_len);
+    if (!cursor_init(&x, a, a_len) || !cursor_init(&y, b, b_len)) {
         /* not comparable: the same string is the same version, anything else is accepted */
-        return !(cand_len == run_len && memcmp(cand, running, cand_len) == 0);
+        return (a_len == b_len && memcmp(a, b, a_len) == 0) ? 0 : OTARX_VERSION_UNORDERED;
     }
-    while (a.i < a.n || b.i < b.n) {
+    while (x.i < x.n || y.i < y.n) {
         size_t as, ae, bs, be;
         int d;
-        next_component(&a, &as, &ae);
-        next_component(&b, &bs, &be);
-        d = cmp_digits(cand + as, ae - as, running + bs, be - bs);
+        next_component(&x, &as, &ae);
+        next_component(&y, &bs, &be);
+        d = cmp_digits(a + as, ae - as, b + bs, be - bs);
         if (d != 0) {
-            return d > 0;
+            return d;
         }
     }
     return 0; /* numerically equal: the same version */
+}
+
+int otarx_version_newer(const char *cand, size_t cand_len, const char *running, size_t run_len)
+{
+    int c = otarx_version_cmp(cand, cand_len, running, run_len);
+    return c > 0; /* OTARX_VERSION_UNORDERED > 0: accepted */
 }

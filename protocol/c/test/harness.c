@@ -307,7 +307,9 @@ int h_push(harness_t *h, const uint8_t *file, uint32_t total, uint16_t chunk, ui
 {
     uint32_t next = 0, credit = 0, off;
     hframe_t f;
-    int st = h_begin(h, flags, chunk, file, total, &next, &credit);
+    int st;
+    h->last_detail = 0;
+    st = h_begin(h, flags, chunk, file, total, &next, &credit);
     if (st != OTARX_OK) {
         return st;
     }
@@ -327,6 +329,7 @@ int h_push(harness_t *h, const uint8_t *file, uint32_t total, uint16_t chunk, ui
             st = f.type == 0x84 ? f.payload[0] : st;
         }
         if (st != OTARX_OK && st != OTARX_BUSY) {
+            h->last_detail = f.n >= 13u ? h_u32(&f, 9) : 0u; /* an error ACK: detail in place of sack */
             return st;
         }
         off += len;

@@ -42,6 +42,7 @@ typedef struct {
     size_t out_len, out_cap;
     size_t raw_total;         /* every byte the device ever sent */
     uint32_t busy_us;         /* flash time spent (hook instead of sleeping) */
+    uint32_t last_detail;     /* h_push: the detail of the error ACK that ended the data phase */
 } harness_t;
 
 /** Defaults: ESP32 rev 3.0, IRAM UART, no rollback, the shared TEST key, limits 1040/4096. */

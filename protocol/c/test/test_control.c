@@ -274,6 +274,13 @@ static void test_version_rule(void)
         }
         CHECK_EQ(got, t[i].newer);
     }
+    /* the ordering behind a DOWNGRADE refusal's detail (1: same, 2: older) */
+    CHECK_EQ(otarx_version_cmp("1.2.3", 5, "1.2.3", 5), 0);
+    CHECK_EQ(otarx_version_cmp("1.0.0", 5, "1.0.0-factory", 13), 0);
+    CHECK_EQ(otarx_version_cmp("1.9.3", 5, "1.10.0", 6), -1);
+    CHECK_EQ(otarx_version_cmp("1.10.0", 6, "1.9.3", 5), 1);
+    CHECK_EQ(otarx_version_cmp("abc", 3, "abc", 3), 0);
+    CHECK_EQ(otarx_version_cmp("abc", 3, "1.0", 3), OTARX_VERSION_UNORDERED);
 }
 
 /* otarx_image_verify over a buffer. */

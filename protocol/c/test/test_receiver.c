@@ -182,14 +182,15 @@ static void test_early_checks(void)
         uint8_t flags;
         int anti;
         int want;
+        uint32_t detail; /* SPEC §4.6: what the image wants */
     } cases[] = {
-        {"2.0.0", 5, 0, 0, 0, 0, OTARX_WRONG_CHIP},
-        {"0.9.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE},
-        {"1.0.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE},         /* same as 1.0.0-factory */
-        {"0.9.0", 0, 0, 0, OTARX_BEGIN_ALLOW_DOWNGRADE, 0, OTARX_OK},
-        {"2.0.0", 0, 400, 0, 0, 0, OTARX_CHIP_REV},
-        {"2.0.0", 0, 0, 1, 0, 1, OTARX_SECURE_VERSION},    /* eFuse at 2 */
-        {"2.0.0", 0, 0, 2, 0, 1, OTARX_OK},
+        {"2.0.0", 5, 0, 0, 0, 0, OTARX_WRONG_CHIP, 5},                    /* the image's chip id */
+        {"0.9.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE, 2},                     /* older */
+        {"1.0.0", 0, 0, 0, 0, 0, OTARX_DOWNGRADE, 1},                     /* same as 1.0.0-factory */
+        {"0.9.0", 0, 0, 0, OTARX_BEGIN_ALLOW_DOWNGRADE, 0, OTARX_OK, 0},
+        {"2.0.0", 0, 400, 0, 0, 0, OTARX_CHIP_REV, 400u | (399u << 16)},  /* min | max << 16 */
+        {"2.0.0", 0, 0, 1, 0, 1, OTARX_SECURE_VERSION, 1},                /* eFuse at 2 */
+        {"2.0.0", 0, 0, 2, 0, 1, OTARX_OK, 0},
     };
     size_t i;
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -221,6 +222,7 @@ static void test_early_checks(void)
         }
         CHECK_EQ(push_app(&h, app, len, cases[i].flags), cases[i].want);
         if (cases[i].want != OTARX_OK) {
+            CHECK_EQ(h.last_detail, cases[i].detail);
             /* refused within the first chunk, before anything reached the target slot */
             CHECK_EQ(otarx_session_stats(h.ctx)->consumed, 1);
             CHECK(all_ff(h_slot(&h, 1), 0x100000));
