@@ -9,7 +9,7 @@
  * `dryRun` computes the same answer without writing otadata ("what would boot now").
  */
 import { OTA_STATE, activeEntry, entrySlot, type OtaEntry } from './otadata.js';
-import { inspectSlot, type ChipIdentity, type DeviceLayout, type SlotApp } from './layout.js';
+import { inspectSlot, withMinSecureVersion, type ChipIdentity, type DeviceLayout, type SlotApp } from './layout.js';
 
 export interface BootConfig extends ChipIdentity {
   rollback: boolean;
@@ -75,11 +75,6 @@ export function runBootloader(layout: DeviceLayout, cfg: BootConfig, dryRun = fa
     notes.push(`${part.label}: no valid app (${app.problem ?? 'invalid'})`);
   }
   return { index: -1, app: undefined, selected: start, notes };
-}
-
-function withMinSecureVersion(app: SlotApp, minSv: number | undefined): SlotApp {
-  if (!app.valid || minSv === undefined || app.secureVersion >= minSv) return app;
-  return { ...app, valid: false, problem: 'secure_version' };
 }
 
 /** Slots rolled back or aborted are not fallback candidates: they were refused on purpose. */

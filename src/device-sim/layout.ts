@@ -106,8 +106,11 @@ export function inspectSlot(flash: FlashLike, part: Partition, chip: ChipIdentit
     const check = (e as { details?: { check?: unknown } }).details?.check;
     return { valid: false, version, projectName, secureVersion, problem: String(check ?? 'verify') };
   }
-  if (minSecureVersion !== undefined && secureVersion < minSecureVersion) {
-    return { valid: false, version, projectName, secureVersion, problem: 'secure_version' };
-  }
-  return { valid: true, version, projectName, secureVersion };
+  return withMinSecureVersion({ valid: true, version, projectName, secureVersion }, minSecureVersion);
+}
+
+/** Anti-rollback on a verified slot: below the eFuse counter it does not boot. */
+export function withMinSecureVersion(app: SlotApp, minSecureVersion: number | undefined): SlotApp {
+  if (!app.valid || minSecureVersion === undefined || app.secureVersion >= minSecureVersion) return app;
+  return { ...app, valid: false, problem: 'secure_version' };
 }

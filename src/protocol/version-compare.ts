@@ -37,9 +37,3 @@ export function compareAppVersions(a: string, b: string): number | null {
   }
   return 0;
 }
-
-/** True when `image` is the same as or older than `running`, i.e. refused without ALLOW_DOWNGRADE. */
-export function isDowngrade(image: string, running: string): boolean {
-  const c = compareAppVersions(image, running);
-  return c !== null && c <= 0;
-}
