@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, DEFAULT_WINDOW, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
 import { loadDecryptionKey } from '../../src/image/index.js';
+import { DEFAULT_CHUNK, MAX_FRAME_ABS, MAX_SACK_CHUNKS } from '../../src/protocol/index.js';
 import { push } from '../../src/session/index.js';
 import { ROOT, SIM_KEY, type BenchImage } from './image.js';
 import { CLI } from './ota.js';
@@ -39,11 +40,9 @@ export interface EngineOptions {
 }
 
 const MB = 1e6;
-/** The default device window, and push's default chunk. */
-const DEFAULT_CHUNK = 1024;
-/** The most credit a device can give (SPEC §4.5: 32 chunks) with the largest chunk (max_frame 4112). */
-const WIDE_CHUNK = 4096;
-const WIDE_WINDOW = 32 * WIDE_CHUNK;
+/** The most credit a device can give (SPEC §4.5: 32 chunks) of the largest chunk (max_frame 4112 - 10, in 16s). */
+const WIDE_CHUNK = MAX_FRAME_ABS - 16;
+const WIDE_WINDOW = MAX_SACK_CHUNKS * WIDE_CHUNK;
 
 export async function measureEngine(o: EngineOptions): Promise<EngineResult[]> {
   const out: EngineResult[] = [];

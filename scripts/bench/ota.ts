@@ -7,7 +7,7 @@
  */
 import { join } from 'node:path';
 import { openFlashFile, readDeviceState } from '../../src/device-sim/index.js';
-import { DURABLE_INTERVAL } from '../../src/protocol/index.js';
+import { DEFAULT_CHUNK, DURABLE_INTERVAL } from '../../src/protocol/index.js';
 import { ROOT, type BenchImage } from './image.js';
 import { faultCounts, linkSeconds, type RunResult } from './measure.js';
 import { sleep, startChild, waitExit, type Child } from './proc.js';
@@ -30,8 +30,6 @@ export interface OtaOptions {
   chunk?: number;
 }
 
-/** The chunk push uses when none is given (protocol DEFAULT_CHUNK). */
-const DEFAULT_CHUNK = 1024;
 
 export async function runOta(tool: OtaTool, o: OtaOptions): Promise<RunResult> {
   const { link, image } = o;
