@@ -54,7 +54,7 @@ int otarx_app_early_check(otarx_ctx_t *ctx, const uint8_t *head, size_t head_len
             return OTARX_FLASH_ERROR;
         }
         c = otarx_version_cmp((const char *)&head[DESC_AT + 16u], 32, run.version, 32);
-        if (c == 0 || c < 0) {
+        if (c <= 0) { /* OTARX_VERSION_UNORDERED (2) is accepted */
             *detail = c == 0 ? 1u : 2u; /* 1: the same version, 2: older */
             return OTARX_DOWNGRADE;
         }
