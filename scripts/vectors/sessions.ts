@@ -90,15 +90,21 @@ function sessions(): Record<string, Script> {
     .step('still alive').send(hello()).expect(helloAck());
 
   const badMagic = input('images/app_esp32.rsa.enc.bad_magic.bin').subarray(0, 512);
-  const otherKey = input('images/app_esp32.other_key.enc.bin').subarray(0, 512);
+  const OTHER_KEY = new Image(input('images/app_esp32.other_key.enc.bin'));
+  const otherKey = new DataPhase(OTHER_KEY, CHUNK);
+  const wrongKeyAck = msg('ACK', { status: STATUS.WRONG_KEY!, next_offset: 0, credit_end: 0, sack: 0, busy_ms: 0 });
   const huge = GOOD.header.slice();
   Buffer.from(huge.buffer, huge.byteOffset, 512).writeUInt32LE(0x100001, 404);
   const refuse = (status: number, target: number, detail: number) => msg('BEGIN_ACK', { status, next_offset: 0, credit_end: 0, target, detail });
-  s['begin-refusals.vec'] = new Script('begin-refusals.vec', 'BEGIN refused at once (§4.4); no session exists afterwards')
+  s['begin-refusals.vec'] = new Script('begin-refusals.vec', 'BEGIN refused (§4.4): at once, or for a wrong key on DATA and END; no session exists afterwards')
     .step('magic 07 88 b6 cf (wrong byte order)').send(begin(badMagic, 3664, CHUNK)).expect(refuse(STATUS.NOT_ENCRYPTED!, 1, 0))
     .step('total 3663, but the header says 512 + 3152: detail = the total the header implies').send(begin(GOOD.header, 3663, CHUNK)).expect(refuse(STATUS.BAD_SIZE!, 1, 3664))
     .step('bin_size 0x100001 > ota_0 (1 MiB): detail = partition size').send(begin(huge, 512 + 0x100001, CHUNK)).expect(refuse(STATUS.TOO_LARGE!, 1, 0x100000))
-    .step('an image encrypted for another key').send(begin(otherKey, 3664, CHUNK)).expect(refuse(STATUS.WRONG_KEY!, 1, 0))
+    .step('an image encrypted for another key: the key is unwrapped after BEGIN_ACK (§4.4 step 5)')
+    .send(begin(OTHER_KEY.header, OTHER_KEY.total, CHUNK)).expect(otherKey.beginAck())
+    .step('so its DATA and END are refused, each of them, until the next BEGIN').send(data(OTHER_KEY, 512, CHUNK)).expect(wrongKeyAck)
+    .send(data(OTHER_KEY, 512 + CHUNK, CHUNK)).expect(wrongKeyAck)
+    .send(msg('END', { flags: 0 })).expect(result(STATUS.WRONG_KEY!))
     .step('chunk 250: not a multiple of 16 (detail = chunk, target 0xFF)').send(begin(GOOD.header, GOOD.total, 250)).expect(refuse(STATUS.BAD_REQUEST!, 0xff, 250))
     .step('chunk 1040 > max_frame - 10').send(begin(GOOD.header, GOOD.total, 1040)).expect(refuse(STATUS.BAD_REQUEST!, 0xff, 1040))
     .step('no session: DATA and END say so').send(data(GOOD, 512, CHUNK))

@@ -1,8 +1,10 @@
 /**
  * BEGIN (SPEC §4.4): refuse at once what can be refused from the header (state, magic, size, slot
- * size, key), then decide where to start: the session still in RAM (§6.4), the durable record
- * after a reset (§7: GCM state rebuilt by re-encrypting the plaintext already in the slot), or a
- * new session at 512. On any refusal no session exists afterwards and nothing that boots changes.
+ * size), then decide where to start: the session still in RAM (§6.4), the durable record after a
+ * reset (§7: key unwrapped, GCM state rebuilt by re-encrypting the plaintext already in the slot),
+ * or a new session at 512 whose key is unwrapped just after BEGIN_ACK (a wrong key is then
+ * refused on DATA and END). On any refusal no session exists afterwards and nothing that boots
+ * changes.
  */
 import { ENC_HEADER_SIZE, APP_PREFIX_SIZE, hasEncryptedMagic, imageId, parseEncryptedHeader, unwrapAesKey } from '../image/index.js';
 import { BEGIN_FLAGS, NO_TARGET, STATUS, statusName, type MessageOf } from '../protocol/index.js';
@@ -34,15 +36,16 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   const part = apps.apps[target]!;
   if (header.binSize > part.size) return refuse(STATUS.TOO_LARGE, part.size, `${header.binSize} > ${part.size}`, target);
 
-  const unwrapMs = opts.key.scheme === 'rsa' ? opts.timing.unwrapRsaMs : opts.timing.unwrapEciesMs;
-  d.announceBusy(unwrapMs);
-  await d.cpuWork(unwrapMs);
-  let aesKey: Buffer;
-  try {
-    aesKey = unwrapAesKey(header, opts.key);
-  } catch {
-    return refuse(STATUS.WRONG_KEY, 0, 'key unwrap failed', target);
-  }
+  const unwrap = async (): Promise<Buffer | undefined> => {
+    const unwrapMs = opts.key.scheme === 'rsa' ? opts.timing.unwrapRsaMs : opts.timing.unwrapEciesMs;
+    d.announceBusy(unwrapMs);
+    await d.cpuWork(unwrapMs);
+    try {
+      return unwrapAesKey(header, opts.key);
+    } catch {
+      return undefined;
+    }
+  };
   const id = imageId(m.header);
   const fresh = (m.flags & BEGIN_FLAGS.FRESH) !== 0;
   const allowDowngrade = (m.flags & BEGIN_FLAGS.ALLOW_DOWNGRADE) !== 0;
@@ -53,12 +56,16 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   let resumed: 'no' | 'ram' | 'flash' = 'no';
   const ram = d.session;
   if (!fresh && ram && ram.imageId.equals(id) && ram.target === target) {
+    // The same header in RAM: its key is the one already unwrapped.
     resumed = 'ram';
     s = ram;
     // A batch still in RAM is written first, so the new grid starts with nothing pending.
     if (s.pendingBytes > 0 && !(await runSessionFlash(d, s, planFlush(d, s)))) return;
     s.restart(m.chunk, allowDowngrade);
   } else if (!fresh && record && recordMatches(record, id) && record.offset > ENC_HEADER_SIZE && record.offset <= m.total) {
+    // Rebuilding the GCM state needs the key before the start offset can be promised.
+    const aesKey = await unwrap();
+    if (!aesKey) return refuse(STATUS.WRONG_KEY, 0, 'key unwrap failed', target);
     resumed = 'flash';
     const done = record.offset - ENC_HEADER_SIZE;
     await d.cpuWork((done / 1024) * opts.timing.replayMsPerKiB);
@@ -70,12 +77,10 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
       prefix: d.flash.read(part.offset, Math.min(APP_PREFIX_SIZE, done)),
     });
   } else {
-    // A new image: the old record (if any) no longer describes what the slot will hold.
+    // A new image, keyed after BEGIN_ACK (below).
     d.session = undefined;
-    if (d.records) await d.flashWork(d.records.clear());
     s = new OtaSession({
-      imageId: id, header, total: m.total, chunk: m.chunk, next: ENC_HEADER_SIZE, target, part,
-      gcm: new GcmStream(aesKey, header.iv), allowDowngrade,
+      imageId: id, header, total: m.total, chunk: m.chunk, next: ENC_HEADER_SIZE, target, part, allowDowngrade,
       writer: new SlotWriter({ flash: d.flash, timing: opts.timing.flash, part, imageLen: header.binSize, lowerRecord }),
     });
   }
@@ -94,4 +99,20 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
   s.grant(opts.window, opts.iramUart);
   d.event({ type: 'begin', offset: s.next, total: s.total, target: part.label, resumed });
   d.send({ type: 'BEGIN_ACK', status: STATUS.OK, nextOffset: s.next, creditEnd: s.creditEnd, target, detail: 0 });
+  if (resumed !== 'no') return;
+
+  // Step 5: the key of a new session is unwrapped now, while the host's first window arrives into
+  // the UART buffer (it holds a window), so the RSA time overlaps the transfer. DATA waits.
+  const aesKey = await unwrap();
+  if (!aesKey) {
+    // Nothing was erased or written, and the record (another image's progress) stays.
+    d.session = undefined;
+    d.refusal = STATUS.WRONG_KEY;
+    d.counters.refusals++;
+    d.event({ type: 'refused', phase: 'begin', status: statusName(STATUS.WRONG_KEY), reason: 'key unwrap failed' });
+    return;
+  }
+  s.keyed(new GcmStream(aesKey, header.iv));
+  // A new image: the old record (if any) no longer describes what the slot will hold.
+  if (d.records) await d.flashWork(d.records.clear());
 }

@@ -83,8 +83,8 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
   const s = d.session;
   d.counters.dataFrames++;
   if (!s) {
-    d.counters.noSession++;
-    d.send(ackMsg(undefined, STATUS.NO_SESSION));
+    if (d.refusal === undefined) d.counters.noSession++;
+    d.send(ackMsg(undefined, d.refusal ?? STATUS.NO_SESSION));
     return;
   }
   const verdict = s.classify(m.offset, m.data.length);

@@ -148,7 +148,13 @@ export interface DeviceCore {
   /** The durable resume record (SPEC §7), if the flash has an nvs partition. */
   readonly records: RecordLog | undefined;
   efuseSecureVersion: number;
+  /** Setting it (BEGIN, ABORT, a refusal) also ends `refusal`. */
   session: OtaSession | undefined;
+  /**
+   * Set when a new session's key failed to unwrap after its BEGIN_ACK (SPEC §4.4 step 5): every
+   * DATA and END is answered with this status until the next BEGIN, ABORT or reset.
+   */
+  refusal: number | undefined;
   send(m: Message): void;
   /** Sends ACK(BUSY, busy_ms) for the current session position if `ms` is worth announcing. */
   announceBusy(ms: number): void;

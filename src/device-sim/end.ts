@@ -17,8 +17,8 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
   const result = (status: number, detail = 0, boot = NO_TARGET, secureVersion = 0, version = ''): void =>
     d.send({ type: 'RESULT', status, boot, secureVersion, version, detail });
   if (!s) {
-    d.counters.noSession++;
-    return result(STATUS.NO_SESSION);
+    if (d.refusal === undefined) d.counters.noSession++;
+    return result(d.refusal ?? STATUS.NO_SESSION);
   }
   if (s.next < s.total) return result(STATUS.INCOMPLETE, s.next);
   if (s.pendingBytes > 0 && !(await runSessionFlash(d, s, planFlush(d, s)))) return;

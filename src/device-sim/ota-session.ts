@@ -22,7 +22,8 @@ export interface OtaSessionInit {
   next: number;
   target: number;
   part: Partition;
-  gcm: GcmStream;
+  /** Absent for a new session until its key is unwrapped (after BEGIN_ACK, SPEC §4.4 step 5). */
+  gcm?: GcmStream;
   writer: SlotWriter;
   allowDowngrade: boolean;
   /** Plaintext already decrypted before `next` (up to 288 bytes), for the early checks. */
@@ -35,7 +36,6 @@ export class OtaSession {
   readonly total: number;
   readonly target: number;
   readonly part: Partition;
-  readonly gcm: GcmStream;
   readonly writer: SlotWriter;
   allowDowngrade: boolean;
   chunk: number;
@@ -51,6 +51,7 @@ export class OtaSession {
   /** Plaintext bytes the durable record last claimed for this session (SPEC §7). */
   recorded: number;
   private prefix: Buffer;
+  private decryptor: GcmStream | undefined;
   private readonly held = new Map<number, Uint8Array>();
   private pending: Uint8Array[] = [];
   private pendingLen = 0;
@@ -66,11 +67,22 @@ export class OtaSession {
     this.flashPoint = i.next;
     this.target = i.target;
     this.part = i.part;
-    this.gcm = i.gcm;
+    this.decryptor = i.gcm;
     this.writer = i.writer;
     this.recorded = i.writer.written;
     this.allowDowngrade = i.allowDowngrade;
     this.prefix = Buffer.from(i.prefix ?? new Uint8Array(0));
+  }
+
+  /** The AES-GCM state; DATA is only consumed once the key is unwrapped, so it exists by then. */
+  get gcm(): GcmStream {
+    if (!this.decryptor) throw new Error('session used before its key was unwrapped');
+    return this.decryptor;
+  }
+
+  /** The key of a new session, unwrapped after its BEGIN_ACK. */
+  keyed(gcm: GcmStream): void {
+    this.decryptor = gcm;
   }
 
   /** A new BEGIN for this session (resume): new grid from `next`, out-of-order chunks forgotten. */

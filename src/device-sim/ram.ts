@@ -18,6 +18,8 @@ export interface Ram {
   decoder: FrameDecoder;
   apps: AppState | undefined;
   session: OtaSession | undefined;
+  /** A new session's key failed to unwrap after BEGIN_ACK: DATA and END get this status (SPEC §4.4). */
+  refusal: number | undefined;
   baud: number;
   booting: boolean;
   looping: boolean;
@@ -34,6 +36,7 @@ export function freshRam(opts: ResolvedOptions, flash: Flash, nvsSector: number 
     decoder: new FrameDecoder({ maxFrame: opts.maxFrame, versions: 'any' }),
     apps: undefined,
     session: undefined,
+    refusal: undefined,
     baud: opts.baud,
     booting: true,
     looping: false,

@@ -87,6 +87,15 @@ export class SimDevice implements Dispatcher {
 
   set session(s: OtaSession | undefined) {
     this.ram.session = s;
+    this.ram.refusal = undefined;
+  }
+
+  get refusal(): number | undefined {
+    return this.ram.refusal;
+  }
+
+  set refusal(status: number | undefined) {
+    this.ram.refusal = status;
   }
 
   /** True while the device is resetting and its UART is deaf. */

@@ -215,6 +215,8 @@ typedef struct {
     uint32_t _baud_at;
     /* session */
     uint8_t _active;       /* a session exists */
+    uint8_t _refused;      /* the key of the last BEGIN's new session failed to unwrap after its
+                              BEGIN_ACK: DATA and END get this status until BEGIN/ABORT/reset */
     uint8_t _batch;        /* credit planned around flash work (non-IRAM UART, SPEC §6.3) */
     uint8_t _flags;        /* BEGIN flags */
     uint8_t _target;

@@ -1,8 +1,8 @@
 /*
  * begin.c: BEGIN (SPEC §4.4, §6.4, §7). Refuse at once what the header already tells (state,
- * magic, size, slot size, key), then decide where to start: the session still in RAM, the
- * durable record after a reset (GCM state rebuilt by re-encrypting the plaintext already in the
- * slot), or a new session at 512. Refusals carry the simulator's detail values. On any refusal no
+ * magic, size, slot size), then decide where to start: the session still in RAM, the durable
+ * record after a reset (key unwrapped, GCM state rebuilt by re-encrypting the plaintext already
+ * in the slot), or a new session at 512 whose key is unwrapped just after its BEGIN_ACK. Refusals carry the simulator's detail values. On any refusal no
  * session exists afterwards and nothing that boots changes.
  */
 #include "otarx_priv.h"
@@ -42,8 +42,9 @@ static void open_window(otarx_ctx_t *ctx, uint16_t chunk)
     ctx->_credit = otarx_window_end(ctx);
 }
 
-/* 1 = resumed from the durable record, 0 = no usable record, or an error. */
-static int resume_from_record(otarx_ctx_t *ctx, uint32_t total)
+/* 1 = resumed from the durable record (key unwrapped, GCM rebuilt), 0 = no usable record, or an
+ * error. The record is read before the key is touched: only a resume needs the key this early. */
+static int resume_from_record(otarx_ctx_t *ctx, const uint8_t *hdr, uint32_t total)
 {
     otarx_record_t rec;
     uint32_t plain;
@@ -56,6 +57,8 @@ static int resume_from_record(otarx_ctx_t *ctx, uint32_t total)
     if (plain == 0) {
         return 0;
     }
+    otarx_announce(ctx, otarx_work_ms(ctx, OTARX_WORK_UNWRAP, 0));
+    OTARX_TRY(otarx_crypt_begin(ctx, hdr));
     otarx_announce(ctx, otarx_work_ms(ctx, OTARX_WORK_READ, plain));
     OTARX_TRY(otarx_crypt_rebuild(ctx, ctx->_target, plain, ctx->_win, sizeof(ctx->_win)));
     ctx->_next = OTARX_HEADER_SIZE + plain;
@@ -64,7 +67,8 @@ static int resume_from_record(otarx_ctx_t *ctx, uint32_t total)
     return 1;
 }
 
-/* Step 3: where to start. Returns OTARX_OK with ctx set up, or an error. */
+/* Step 4: where to start. Returns OTARX_OK with ctx set up, or an error. *resumed: 0 a new
+ * session (its key is unwrapped after BEGIN_ACK), 1 the session in RAM, 2 the durable record. */
 static OTARX_CHECK int start_session(otarx_ctx_t *ctx, const uint8_t *hdr, const uint8_t id[32],
                                      uint8_t flags, int batch, int *resumed)
 {
@@ -81,8 +85,6 @@ static OTARX_CHECK int start_session(otarx_ctx_t *ctx, const uint8_t *hdr, const
         return OTARX_OK;
     }
     otarx_session_drop(ctx, 0);
-    otarx_announce(ctx, otarx_work_ms(ctx, OTARX_WORK_UNWRAP, 0));
-    OTARX_TRY(otarx_crypt_begin(ctx, hdr));
     memcpy(ctx->_image_id, id, 32);
     ctx->_total = OTARX_HEADER_SIZE + bin;
     ctx->_batch = (uint8_t)batch;
@@ -90,16 +92,33 @@ static OTARX_CHECK int start_session(otarx_ctx_t *ctx, const uint8_t *hdr, const
     ctx->_wr = ctx->_erased = ctx->_recorded = 0;
     ctx->_checked = 0;
     if (!fresh) {
-        r = resume_from_record(ctx, ctx->_total);
+        r = resume_from_record(ctx, hdr, ctx->_total);
         if (r == 1) {
             *resumed = 2;
             return OTARX_OK;
         }
         OTARX_TRY(r);
     }
-    /* a new image: an old record would describe bytes about to be overwritten */
-    otarx_record_forget(ctx);
     return OTARX_OK;
+}
+
+/* A new session, just after its BEGIN_ACK (SPEC §4.4 step 5): unwrap the key while the host's
+ * first window waits in the UART buffer (a whole window fits there, as during flash work), so
+ * the RSA time (about 250 ms on an ESP32) overlaps the transfer instead of idling the wire. */
+static void unwrap_after_ack(otarx_ctx_t *ctx, const uint8_t *hdr)
+{
+    int rc;
+    otarx_announce(ctx, otarx_work_ms(ctx, OTARX_WORK_UNWRAP, 0));
+    rc = otarx_crypt_begin(ctx, hdr);
+    if (rc != OTARX_OK) {
+        /* nothing was erased or written; the record (another image's progress) stays */
+        otarx_session_drop(ctx, 0);
+        ctx->_refused = (uint8_t)(rc < 0 ? OTARX_FLASH_ERROR : rc);
+        OTARX_LOGW(ctx, "key unwrap failed: DATA and END get %s",
+                   otarx_err_name((otarx_err_t)ctx->_refused));
+        return;
+    }
+    otarx_record_forget(ctx); /* a new image: an old record would describe bytes about to go */
 }
 
 void otarx_on_begin(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
@@ -180,4 +199,7 @@ void otarx_on_begin(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
                (unsigned long)ctx->_next, (unsigned long)ctx->_total, (unsigned)chunk,
                ctx->_batch ? "batched" : "free");
     reply_begin(ctx, OTARX_OK, target, 0);
+    if (!resumed) {
+        unwrap_after_ack(ctx, hdr);
+    }
 }

@@ -44,6 +44,7 @@ void otarx_session_drop(otarx_ctx_t *ctx, int forget)
     }
     otarx_crypt_end(ctx);
     ctx->_active = 0;
+    ctx->_refused = 0;
     ctx->_sack = 0;
 }
 
@@ -187,7 +188,7 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
     int rc;
     ctx->_sstats.data_frames++;
     if (!ctx->_active) {
-        otarx_send_ack(ctx, OTARX_NO_SESSION, 0);
+        otarx_send_ack(ctx, ctx->_refused ? ctx->_refused : OTARX_NO_SESSION, 0);
         return;
     }
     /* SPEC §4.5: duplicate (below next_offset, on the grid or not: after a resume old frames
@@ -298,7 +299,8 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
     memset(&info, 0, sizeof(info));
     memset(&dev, 0, sizeof(dev));
     if (!ctx->_active) {
-        reply_result(ctx, OTARX_NO_SESSION, OTARX_PART_NONE, 0, NULL, 0);
+        reply_result(ctx, ctx->_refused ? ctx->_refused : OTARX_NO_SESSION, OTARX_PART_NONE, 0,
+                     NULL, 0);
         return;
     }
     if (ctx->_next < ctx->_total) {

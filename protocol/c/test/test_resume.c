@@ -10,6 +10,7 @@
 #include "ctest.h"
 #include "harness.h"
 #include "otarx_priv.h"
+#include "test_util.h"
 
 extern const char *g_fixtures;
 
@@ -151,6 +152,58 @@ static void test_fresh_and_abort(void)
     CHECK_EQ(f.payload[16] & OTARX_DEV_RESUMABLE, 0); /* ABORT dropped the record too */
     CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
     CHECK_EQ(next, 512);
+    h_free(&h);
+    unmake(&im);
+}
+
+/* A new session's key is unwrapped after its BEGIN_ACK (SPEC §4.4 step 5): an image for another
+ * key is refused on its DATA and END, until ABORT, and the durable record of the image that was
+ * in progress survives, slot bytes and all, so that image still resumes. */
+static void test_wrong_key_after_begin_ack(void)
+{
+    harness_t h;
+    hcfg_t cfg = h_default_cfg(g_fixtures);
+    hframe_t f;
+    image_t im;
+    size_t en;
+    uint8_t *other = fixture("app_esp32.ecies.enc.bin", &en);
+    uint32_t next = 1, credit = 0, cut = 512 + 37 * 1024;
+    cfg.limits.record_interval = 1;
+    if (other == NULL || make(&im, 0x1C000) != 0 || h_init(&h, &cfg) != 0) {
+        free(other);
+        return;
+    }
+    CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
+    send_range(&h, &im, 512, cut, 1024);
+    CHECK_EQ(h_power_cycle(&h), 0);
+
+    CHECK_EQ(h_begin(&h, 0, 1024, other, (uint32_t)en, &next, &credit), OTARX_OK);
+    CHECK_EQ(next, 512);
+    CHECK(credit > 512);
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, other, 512, 1024, &f), OTARX_WRONG_KEY);
+    CHECK_EQ(h_u32(&f, 1), 0);
+    CHECK_EQ(h_u32(&f, 9), 0); /* detail */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, other, 512 + 1024, 1024, &f), OTARX_WRONG_KEY); /* every one: ACKs get lost */
+    h_clear(&h);
+    CHECK_EQ(h_end(&h, 0, &f), OTARX_WRONG_KEY);
+    CHECK_EQ(otarx_session_active(h.ctx), 0);
+    /* nothing was erased or written, and the other image's progress is still offered */
+    CHECK_MEM(h_slot(&h, 1), im.app, cut - 512);
+    CHECK_EQ(h_hello(&h, &f), OTARX_OK);
+    CHECK(f.payload[16] & OTARX_DEV_RESUMABLE);
+    CHECK_EQ(h_u32(&f, 124), cut);
+    /* the refusal holds through HELLO, ABORT ends it */
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, other, 512, 1024, &f), OTARX_WRONG_KEY);
+    h_clear(&h);
+    CHECK_EQ(h_begin(&h, 0, 1024, other, (uint32_t)en, NULL, NULL), OTARX_OK);
+    h_clear(&h);
+    h_send(&h, 0x06, NULL, 0);
+    h_clear(&h);
+    CHECK_EQ(h_data(&h, other, 512, 1024, &f), OTARX_NO_SESSION);
+    free(other);
     h_free(&h);
     unmake(&im);
 }
@@ -358,6 +411,7 @@ void run_resume_tests(void)
     RUN(test_power_cut_64k_records);
     RUN(test_fresh_and_abort);
     RUN(test_other_image_starts_fresh);
+    RUN(test_wrong_key_after_begin_ack);
     RUN(test_power_cut_after_boot_switch);
     RUN(test_record_cleared_by_erase);
     RUN(test_resume_rewrites_written_sector);
