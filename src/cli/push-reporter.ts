@@ -10,6 +10,8 @@
 import cliProgress from 'cli-progress';
 import type { Reporter, ReportEvent } from '../reporter.js';
 
+const BUSY_WHAT = { key: 'unwrapping the image key', write: 'erasing flash', verify: 'verifying' } as const;
+
 export interface PushViewOptions {
   mode: 'json' | 'tty' | 'plain';
   /** Line output: stdout for --json, stderr for people. */
@@ -130,7 +132,7 @@ function humanReporter(port: string, o: PushViewOptions, say: (l: string) => voi
           line(`link interrupted (${e.reason}); reconnecting to resume`);
           break;
         case 'busy':
-          if (e.ms >= 1000) line(`device busy (${e.phase === 'verify' ? 'verifying' : 'erasing flash'}) for about ${(e.ms / 1000).toFixed(1)} s`);
+          if (e.ms >= 1000) line(`device busy (${BUSY_WHAT[e.phase ?? 'write']}) for about ${(e.ms / 1000).toFixed(1)} s`);
           break;
         default:
           break;

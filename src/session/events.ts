@@ -23,7 +23,7 @@ export type ProgressEvent = { type: 'progress'; acked: number; total: number; el
  */
 export type RetryEvent = { type: 'retry'; offset: number; reason: 'lost' | 'probe' | 'timeout' };
 /** The device announced flash work (erase, or verification at the end) taking `ms`. */
-export type BusyEvent = { type: 'busy'; ms: number; offset?: number; phase?: 'write' | 'verify' };
+export type BusyEvent = { type: 'busy'; ms: number; offset?: number; phase?: 'key' | 'write' | 'verify' };
 /** The link or the session was lost; push() reconnects and resumes (attempt n). */
 export type ResyncEvent = { type: 'resync'; reason: string; attempt: number };
 /** The update succeeded. */

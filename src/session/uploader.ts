@@ -8,6 +8,7 @@
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
+import { ENC_HEADER_SIZE } from '../image/index.js';
 import { encodeData, MAX_STALLS, MIN_RTO_MS, STATUS } from '../protocol/index.js';
 import type { Reporter } from '../reporter.js';
 import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
@@ -90,7 +91,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     if (a.status === STATUS.BUSY) {
       busyUntil = Math.max(busyUntil, now + a.busyMs);
       stats.busyMs += a.busyMs;
-      p.reporter.event({ type: 'busy', ms: a.busyMs, offset: a.nextOffset });
+      // Nothing is consumed before the key: a BUSY at 512 is the unwrap (SPEC §4.4 step 5), not flash work.
+      p.reporter.event({ type: 'busy', ms: a.busyMs, offset: a.nextOffset, phase: a.nextOffset === ENC_HEADER_SIZE ? 'key' : 'write' });
     }
     if (a.nextOffset > acked) {
       const newIdx = a.nextOffset >= total ? nChunks : Math.floor((a.nextOffset - p.start) / p.chunk);

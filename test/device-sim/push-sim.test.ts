@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, systemClock } from '../../src/clock.js';
 import { createFlashImage, createSimLink, readDeviceState } from '../../src/device-sim/index.js';
 import { push } from '../../src/session/index.js';
+import type { ReportEvent } from '../../src/reporter.js';
 import { drive, fixture, makeImage, testKey } from './helpers.js';
 
 const BOOT = { chipRev: 300 };
@@ -82,6 +83,18 @@ describe('push() to the simulated device', () => {
     expect(sim.device.stats.baudSwitches).toBe(2); // to 921600, and back to 115200 at the end
     expect(sim.device.baud).toBe(115200);
     expect(readDeviceState(flash, BOOT).bootLabel).toBe('ota_0');
+    await sim.close();
+  });
+
+  it('reports the device busy unwrapping the key once, at 512, and then writing (ESP32 timing)', async () => {
+    const clock = new FakeClock();
+    const sim = createSimLink({ flash: createFlashImage(), key: testKey, clock, flashTiming: 'esp32' });
+    const busy: ReportEvent[] = [];
+    const reporter = { event: (e: ReportEvent) => { if (e.type === 'busy') busy.push(e); } };
+    await drive(clock, push({ image: makeImage({ version: '2.0.0', size: 256 * 1024 }).enc, open: async () => sim.host, clock, reporter }));
+    const key = busy.filter((e) => e.type === 'busy' && e.phase === 'key');
+    expect(key).toEqual([{ type: 'busy', ms: 250, offset: 512, phase: 'key' }]);
+    expect(busy.some((e) => e.type === 'busy' && e.phase === 'write'), 'no flash BUSY at all').toBe(true);
     await sim.close();
   });
 });
