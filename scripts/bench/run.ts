@@ -30,8 +30,40 @@ import {
 } from './report.js';
 import { efficiencySvg } from './svg.js';
 
-const { values: a } = parseArgs({
+const HELP = `usage: npm run bench -- [options]
+
+ota-uart against the 8N1 line rate and against ZMODEM / XMODEM-1K on the same emulated UART,
+in one run; prints the table and the targets (README "Performance").
+
+  --quick            921600 and 3000000 baud at BER 0, smaller images (under 4 minutes)
+  --json             the JSON document on stdout (table and progress go to stderr)
+  --tools a,b        ${TOOLS.join(', ')}
+  --bauds 921600,3000000   --latencies 1,16   --bers 0,1e-5
+  --size BYTES       one image size for every row
+  --out DIR          where table.txt, table.md, results.json, efficiency.svg go
+                     (default docs/bench; with --quick a temporary directory)
+  --no-engine        skip the unpaced engine rows
+  --seed N           the random image (default 1)
+
+example: npm run bench -- --tools ota-uart-flash --bauds 921600 --latencies 1 --bers 0 --no-engine --out /tmp/b
+`;
+
+let parsed: ReturnType<typeof parseOptions>;
+try {
+  parsed = parseOptions();
+} catch (e) {
+  usage(`${(e as Error).message}\n\n${HELP}`);
+}
+if (parsed.values.help) {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+const a = parsed.values;
+
+function parseOptions() {
+  return parseArgs({
   options: {
+    help: { type: 'boolean', short: 'h', default: false },
     quick: { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
     tools: { type: 'string' },
@@ -43,7 +75,8 @@ const { values: a } = parseArgs({
     'no-engine': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
   },
-});
+  });
+}
 
 const list = (s: string | undefined, dflt: number[]): number[] => (s ? s.split(',').map(Number) : dflt);
 const bauds = list(a.bauds, a.quick ? [921600, 3_000_000] : [115200, 921600, 3_000_000]);
