@@ -37,8 +37,9 @@ extern const uint8_t test_key_end[] __asm__("_binary_demo_device_rsa3072_TEST_KE
 static otarx_ctx_t s_rx;
 static ota_port_t s_port;
 
-/* Received bytes wait here while the task does flash work: the receiver's window, one frame
- * (COBS-encoded, with delimiters) that may be arriving, and the 128-byte hardware FIFO. */
+/* Received bytes wait here while the task does flash work or unwraps a new session's key (after
+ * BEGIN_ACK, SPEC §4.4 step 5): the receiver's window, one frame (COBS-encoded, with delimiters)
+ * that may be arriving, and the 128-byte hardware FIFO. */
 #define RX_RING (OTARX_WINDOW + OTARX_COBS_MAX(OTARX_MAX_FRAME) + 2 + 128)
 #define TX_RING 1024
 
