@@ -22,6 +22,7 @@ void test_cobs_property(harness_t *h);
 void run_receiver_tests(void);
 void run_credit_tests(void);
 void run_resume_tests(void);
+void run_record_tests(void);
 void run_control_tests(void);
 int run_session_vectors(const char *dir, unsigned *files);
 
@@ -51,6 +52,7 @@ int main(int argc, char **argv)
     run_receiver_tests();
     run_credit_tests();
     run_resume_tests();
+    run_record_tests();
     run_control_tests();
     g_ct.tests++;
     if (run_session_vectors(g_vectors, &sessions) != 0) {

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "ctest.h"
 #include "harness.h"
@@ -51,6 +52,51 @@ static inline int setup(harness_t *h, hcfg_t *cfg)
         return -1;
     }
     return 0;
+}
+
+/* An app made here (version 4.0.0, chip 0, secure version 1) and its image for the TEST key. */
+typedef struct {
+    uint8_t *app, *img;
+    size_t alen, n;
+} image_t;
+
+static inline int im_make(image_t *im, uint32_t data_len)
+{
+    char key[600];
+    snprintf(key, sizeof(key), "%s/rsa3072_private.pem", g_fixtures);
+    im->app = h_app("4.0.0", 0, 1, data_len, &im->alen);
+    im->img = im->app ? h_encrypt(im->app, im->alen, key, &im->n) : NULL;
+    if (im->img == NULL) {
+        g_ct.failures++;
+        return -1;
+    }
+    return 0;
+}
+
+static inline void im_free(image_t *im)
+{
+    free(im->app);
+    free(im->img);
+}
+
+/* In-order DATA from `from` up to (not including) `to`. */
+static inline void im_send(harness_t *h, const image_t *im, uint32_t from, uint32_t to, uint32_t c)
+{
+    hframe_t f;
+    uint32_t off;
+    for (off = from; off < to; off += c) {
+        uint32_t len = (uint32_t)im->n - off < c ? (uint32_t)im->n - off : c;
+        h_clear(h);
+        CHECK_EQ(h_data(h, im->img, off, len, &f), OTARX_OK);
+    }
+}
+
+static inline int im_finish(harness_t *h, const image_t *im, uint32_t from, uint32_t c)
+{
+    hframe_t f;
+    im_send(h, im, from, (uint32_t)im->n, c);
+    h_clear(h);
+    return h_end(h, 0, &f);
 }
 
 #endif
