@@ -2,8 +2,9 @@
  * begin.c: BEGIN (SPEC §4.4, §6.4, §7). Refuse at once what the header already tells (state,
  * magic, size, slot size), then decide where to start: the session still in RAM, the durable
  * record after a reset (key unwrapped, GCM state rebuilt by re-encrypting the plaintext already
- * in the slot), or a new session at 512 whose key is unwrapped just after its BEGIN_ACK. Refusals carry the simulator's detail values. On any refusal no
- * session exists afterwards and nothing that boots changes.
+ * in the slot), or a new session at 512 whose key is unwrapped just after its BEGIN_ACK.
+ * Refusals carry the simulator's detail values. On any refusal no session exists afterwards and
+ * nothing that boots changes.
  */
 #include "otarx_priv.h"
 
