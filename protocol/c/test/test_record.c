@@ -25,7 +25,7 @@ static void test_wrong_key_after_begin_ack(void)
     uint8_t *other = fixture("app_esp32.ecies.enc.bin", &en);
     uint32_t next = 1, credit = 0, cut = 512 + 37 * 1024;
     cfg.limits.record_interval = 1;
-    if (other == NULL || im_make(&im, 0x1C000) != 0 || h_init(&h, &cfg) != 0) {
+    if (other == NULL || im_setup(&h, &cfg, &im, 0x1C000) != 0) {
         free(other);
         return;
     }
@@ -95,7 +95,7 @@ static void test_power_cut_after_boot_switch(void)
     hframe_t f;
     image_t im;
     uint32_t next = 0;
-    if (im_make(&im, 0x6000) != 0 || h_init(&h, &cfg) != 0) {
+    if (im_setup(&h, &cfg, &im, 0x6000) != 0) {
         return;
     }
     g_switched = 0;

@@ -19,7 +19,7 @@ static void test_resume_in_ram(void)
     hframe_t f;
     image_t im;
     uint32_t next = 0;
-    if (im_make(&im, 0x3000) != 0 || h_init(&h, &cfg) != 0) {
+    if (im_setup(&h, &cfg, &im, 0x3000) != 0) {
         return;
     }
     CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
@@ -48,7 +48,7 @@ static void power_cut_case(uint32_t record_interval, uint32_t cut_at, int dirty,
     image_t im;
     uint32_t next = 0;
     cfg.limits.record_interval = record_interval;
-    if (im_make(&im, 0x1C000) != 0 || h_init(&h, &cfg) != 0) {
+    if (im_setup(&h, &cfg, &im, 0x1C000) != 0) {
         return;
     }
     CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
@@ -85,7 +85,7 @@ static void test_fresh_and_abort(void)
     hframe_t f;
     image_t im;
     uint32_t next = 0;
-    if (im_make(&im, 0x3000) != 0 || h_init(&h, &cfg) != 0) {
+    if (im_setup(&h, &cfg, &im, 0x3000) != 0) {
         return;
     }
     CHECK_EQ(h_begin(&h, 0, 1024, im.img, (uint32_t)im.n, &next, NULL), OTARX_OK);
@@ -159,7 +159,7 @@ static void test_resume_rewrites_written_sector(void)
     hcfg_t cfg = h_default_cfg(g_fixtures);
     image_t im;
     uint32_t next = 0;
-    if (im_make(&im, 0x6000) != 0 || h_init(&h, &cfg) != 0) {
+    if (im_setup(&h, &cfg, &im, 0x6000) != 0) {
         return;
     }
     g_record_store = h.ops.record_store;

@@ -79,6 +79,19 @@ static inline void im_free(image_t *im)
     free(im->img);
 }
 
+/* im_make, then the harness (cfg); on any failure both are undone, the failure counted: -1. */
+static inline int im_setup(harness_t *h, hcfg_t *cfg, image_t *im, uint32_t data_len)
+{
+    if (im_make(im, data_len) != 0) {
+        return -1;
+    }
+    if (setup(h, cfg) != 0) {
+        im_free(im);
+        return -1;
+    }
+    return 0;
+}
+
 /* In-order DATA from `from` up to (not including) `to`. */
 static inline void im_send(harness_t *h, const image_t *im, uint32_t from, uint32_t to, uint32_t c)
 {
