@@ -49,7 +49,7 @@ export function framesVec(): string {
   const z32 = new Uint8Array(32);
   const helloAck = (over: Record<string, Value>): Record<string, Value> => ({
     // SPEC §9.6's reference configuration on the reference factory flash (appendix A)
-    status: 0, proto: 1, max_frame: 1040, window: 2048, max_baud: 921600, chip_id: 0, chip_rev: 300, flags: 0x10,
+    status: 0, proto: 1, max_frame: 1040, window: 2048, max_baud: 921600, chip_id: 0, chip_rev: 300, flags: 0x10 | 0x20,
     efuse_secure_version: 0, running: 0, boot: 0, target: 1, run_version: '1.0.0-factory', run_project: 'ota-uart-sim-factory',
     run_secure_version: 0, resume_id: z32, resume_offset: 0, resume_total: 0, parts: FACTORY_PARTS, ...over,
   });
@@ -58,7 +58,7 @@ export function framesVec(): string {
     ['HELLO', 'host looking for the device', frameLines('HELLO', { magic: 'OTAU', host_proto: 1, flags: 0 })],
     ['HELLO_ACK_factory', 'a device in the reference configuration (SPEC §9.6) on the reference factory flash (appendix A): factory app runs, update goes to ota_0', frameLines('HELLO_ACK', helloAck({}))],
     ['HELLO_ACK_resumable', 'running ota_0 (VALID), a resumable session for ota_1, anti-rollback on', frameLines('HELLO_ACK', helloAck({
-      flags: 0x01 | 0x02 | 0x08 | 0x10, efuse_secure_version: 1, running: 1, boot: 1, target: 2, run_version: '1.2.3-vector',
+      flags: 0x01 | 0x02 | 0x08 | 0x10 | 0x20, efuse_secure_version: 1, running: 1, boot: 1, target: 2, run_version: '1.2.3-vector',
       run_project: 'esp_ota_vectors', run_secure_version: 1, resume_id: Uint8Array.from({ length: 32 }, (_, i) => i + 1),
       resume_offset: 2560, resume_total: 3664,
       parts: [FACTORY_PARTS[0]!, { ...FACTORY_PARTS[1]!, state: 2, valid: 1, secure_version: 1, version: '1.2.3-vector' }, FACTORY_PARTS[2]!],

@@ -52,15 +52,18 @@ export function helloAck(h: HelloState = {}): Wire {
   const w = helloAckMsg(h);
   const parts = (h.parts ?? [FACTORY, EMPTY_PART(0x10, 0x110000), EMPTY_PART(0x11, 0x210000)]).map((p, i) =>
     `${SLOT[i]} ${p['valid'] ? 'valid' : 'not valid'}${p['version'] ? ` "${String(p['version'])}"` : ''}${p['state'] === 0xff ? '' : ` state ${String(p['state'])}`}`);
-  const flags = (h.flags ?? CONFIG.flags) | (h.resume ? 0x08 : 0);
+  const flags = helloFlags(h);
   const resume = h.resume ? ` resume_offset=${h.resume.offset} resume_total=${h.resume.total}` : '';
   return { bytes: w.bytes, text: `HELLO_ACK OK running=${h.running ?? 0} boot=${h.boot ?? 0} target=${h.target ?? 1} flags=0x${flags.toString(16)}${resume}; ${parts.join(', ')}` };
 }
 
+/** The configuration bits, 0x08 while a session is resumable, and 0x20: every device takes multi-chunk DATA. */
+const helloFlags = (h: HelloState): number => (h.flags ?? CONFIG.flags) | (h.resume ? 0x08 : 0) | 0x20;
+
 function helloAckMsg(h: HelloState): Wire {
   return msg('HELLO_ACK', {
     status: 0, proto: 1, max_frame: CONFIG.max_frame, window: CONFIG.window, max_baud: CONFIG.max_baud,
-    chip_id: CONFIG.chip_id, chip_rev: CONFIG.chip_rev, flags: (h.flags ?? CONFIG.flags) | (h.resume ? 0x08 : 0),
+    chip_id: CONFIG.chip_id, chip_rev: CONFIG.chip_rev, flags: helloFlags(h),
     efuse_secure_version: 0, running: h.running ?? 0, boot: h.boot ?? 0, target: h.target ?? 1,
     run_version: '1.0.0-factory', run_project: 'ota-uart-sim-factory', run_secure_version: 0,
     resume_id: h.resume?.id ?? new Uint8Array(32), resume_offset: h.resume?.offset ?? 0, resume_total: h.resume?.total ?? 0,
@@ -136,26 +139,40 @@ export class DataPhase {
     return msg('BEGIN_ACK', { status: 0, next_offset: this.next, credit_end: this.credit, target, detail: 0 });
   }
 
-  /** The device's answer to DATA(offset, len) and the state change, by the order of checks of §4.5. */
+  /**
+   * The device's answer to DATA(offset, len) and the state change, by the order of checks of §4.5:
+   * rules 1-3 on the whole frame (the length `min(m * chunk, total - offset)`, m >= 1: bit5), then
+   * rules 4-6 on each of its chunks in order, one answer after the last.
+   */
   feed(offset: number, len: number): { reply: Wire; kind: string } {
     const { chunk, img } = this;
     if (offset < this.next) return { reply: this.ack(), kind: (offset - this.start) % chunk === 0 && offset >= this.start ? 'duplicate (below next_offset)' : 'duplicate (below next_offset, off this grid)' };
     if ((offset - this.start) % chunk !== 0) return { reply: shortReply(0x84, STATUS.BAD_REQUEST!), kind: 'off the grid' };
-    if (offset >= img.total || len !== Math.min(chunk, img.total - offset) || offset + len > this.credit) {
+    const wholeChunks = len % chunk === 0 || offset + len === img.total;
+    if (offset >= img.total || len === 0 || !wholeChunks || offset + len > img.total || offset + len > this.credit) {
       return { reply: shortReply(0x84, STATUS.BAD_REQUEST!), kind: 'refused (length, total or credit)' };
     }
-    if (this.held.has(offset)) return { reply: this.ack(), kind: 'duplicate (already held)' };
+    const kinds: string[] = [];
+    for (let o = offset; o < offset + len; o += chunk) kinds.push(this.chunkRule(o));
+    return { reply: this.ack(), kind: kinds.length === 1 ? kinds[0]! : kinds.map((k, i) => `${offset + i * chunk}: ${k}`).join('; ') };
+  }
+
+  /** Rules 4-6 for one chunk on the grid, within credit. */
+  private chunkRule(offset: number): string {
+    const { chunk, img } = this;
+    if (offset < this.next) return 'duplicate (consumed just before)';
+    if (this.held.has(offset)) return 'duplicate (already held)';
     if (offset !== this.next) {
       this.held.add(offset);
-      return { reply: this.ack(), kind: 'out of order: held' };
+      return 'out of order: held';
     }
-    this.next += len;
+    this.next += Math.min(chunk, img.total - offset);
     let extra = 0;
     while (this.held.delete(this.next)) {
       this.next += Math.min(chunk, img.total - this.next);
       extra++;
     }
     this.grant();
-    return { reply: this.ack(), kind: extra ? `in order, and ${extra} held chunk(s) after it` : 'in order' };
+    return extra ? `in order, and ${extra} held chunk(s) after it` : 'in order';
   }
 }

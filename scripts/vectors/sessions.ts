@@ -155,6 +155,27 @@ function sessions(): Record<string, Script> {
     .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
   s['resume.vec'] = resumeVec;
 
+  // Chunk 256 with max_frame 1040: up to 4 chunks (1024 + 10 bytes) in one frame.
+  const mm = new DataPhase(GOOD, CHUNK);
+  const multi = new Script('multi-chunk.vec', 'DATA frames that carry several chunks (§4.5, HELLO_ACK flag bit5): checked as a whole, then each chunk as if it came alone, one answer per frame')
+    .step('BEGIN, chunk 256: credit 8 chunks, to 2560').send(begin(GOOD.header, GOOD.total, CHUNK)).expect(mm.beginAck())
+    .step('4 chunks from 2048 would end at 3072, beyond credit_end: refused, nothing changes').data(mm, 2048, 4 * CHUNK)
+    .step('4 chunks at 512: all in order, one ACK').data(mm, 512, 4 * CHUNK)
+    .step('not a whole number of chunks (300 bytes): refused').data(mm, 1536, 300)
+    .step('2816 alone, out of order: held').data(mm, 2816, CHUNK)
+    .step('2560 and 2816 in one frame: 2560 is held too, 2816 was already held').data(mm, 2560, 2 * CHUNK)
+    .step('1536..2559 in one frame: consumed, and the two held chunks after them').data(mm, 1536, 4 * CHUNK)
+    .step('a multi-chunk frame below next_offset: a duplicate as a whole (rule 1)').data(mm, 2560, 2 * CHUNK)
+    .step('5 chunks (1280 + 10 bytes > max_frame): the decoder drops the frame, no answer')
+    .send(data(GOOD, 3072, 5 * CHUNK)).expect()
+    .step('3328 alone: held')
+    .data(mm, 3328, CHUNK)
+    .step('the last frame: 3072, 3328 and the short 80-byte chunk (592 bytes); 3072 completes a run that takes 3328 from the held ones, so the frame\'s own 3328 is a duplicate')
+    .data(mm, 3072, GOOD.total - 3072)
+    .step('END').send(msg('END', { flags: 0 }))
+    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
+  s['multi-chunk.vec'] = multi;
+
   const mt = new DataPhase(TAMPERED, CHUNK);
   const tampered = new Script('tampered.vec', 'app_esp32.rsa.enc.tampered_ct.bin (ciphertext byte 100 flipped): AUTH_FAILED at END, nothing boots differently')
     .step('HELLO').send(hello()).expect(helloAck())

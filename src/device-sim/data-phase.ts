@@ -79,6 +79,22 @@ export async function clearRecordQuietly(d: DeviceCore): Promise<void> {
   }
 }
 
+/** Consumes `data` at next_offset and every held chunk that follows it; false if the early checks ended the session. */
+function consumeRun(d: DeviceCore, s: OtaSession, first: Uint8Array): boolean {
+  for (let data: Uint8Array | undefined = first; data; data = s.takeHeldAtNext()) {
+    const r = s.consume(data, () => d.earlyContext());
+    d.counters.consumed++;
+    if (r && !r.ok) {
+      d.session = undefined;
+      d.counters.refusals++;
+      d.event({ type: 'refused', phase: 'data', status: statusName(r.status), reason: r.reason });
+      d.send({ ...ackMsg(s, r.status), sack: r.detail }); // §4.5: an error ACK carries the detail in place of sack
+      return false;
+    }
+  }
+  return true;
+}
+
 export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<void> {
   const s = d.session;
   d.counters.dataFrames++;
@@ -87,31 +103,35 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
     d.send(ackMsg(undefined, d.refusal ?? STATUS.NO_SESSION));
     return;
   }
-  const verdict = s.classify(m.offset, m.data.length);
+  const verdict = s.classify(m.offset, m.data.length, d.opts.multiChunk);
   if (verdict === 'bad') {
     d.counters.badRequests++;
     if (m.offset + m.data.length > s.creditEnd) d.counters.creditViolations++;
     d.send({ type: 'REPLY', code: MSG.ACK, status: STATUS.BAD_REQUEST }); // §4.9: ignored, the session continues
     return;
   }
-  if (verdict === 'duplicate' || verdict === 'store') {
-    if (verdict === 'store') {
-      s.store(m.offset, m.data);
-      d.counters.outOfOrder++;
-    } else d.counters.duplicates++;
+  if (verdict === 'duplicate') {
+    d.counters.duplicates++;
     d.send(ackMsg(s, STATUS.OK));
     return;
   }
-  for (let data: Uint8Array | undefined = m.data; data; data = s.takeHeldAtNext()) {
-    const r = s.consume(data, () => d.earlyContext());
-    d.counters.consumed++;
-    if (r && !r.ok) {
-      d.session = undefined;
-      d.counters.refusals++;
-      d.event({ type: 'refused', phase: 'data', status: statusName(r.status), reason: r.reason });
-      d.send({ ...ackMsg(s, r.status), sack: r.detail }); // §4.5: an error ACK carries the detail in place of sack
-      return;
+  // Each chunk of the frame as if it had come alone (§4.5); one answer for the frame.
+  let consumed = false;
+  for (let off = m.offset; off < m.offset + m.data.length; off += s.chunk) {
+    const piece = m.data.subarray(off - m.offset, Math.min(off - m.offset + s.chunk, m.data.length));
+    const v = s.chunkVerdict(off);
+    if (v === 'duplicate') d.counters.duplicates++;
+    else if (v === 'store') {
+      s.store(off, piece);
+      d.counters.outOfOrder++;
+    } else {
+      consumed = true;
+      if (!consumeRun(d, s, piece)) return;
     }
+  }
+  if (!consumed) {
+    d.send(ackMsg(s, STATUS.OK));
+    return;
   }
   if (d.powerCutAt(s.next)) return;
   const { window, iramUart } = d.opts;

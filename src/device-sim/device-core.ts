@@ -38,6 +38,8 @@ export interface SimDeviceOptions {
   flashTiming?: TimingModel | FlashTiming;
   /** UART ISR is IRAM-safe: no input is lost during flash work. Default true. */
   iramUart?: boolean;
+  /** Accepts DATA frames that carry several chunks (HELLO_ACK flag bit5, SPEC §4.5). Default true. */
+  multiChunk?: boolean;
   /** Driver RX ring-buffer size. Default window + 32 frame overheads + 2 largest frames. */
   rxBufferBytes?: number;
   /**
@@ -67,6 +69,7 @@ export interface ResolvedOptions {
   baud: number;
   timing: DeviceTiming;
   iramUart: boolean;
+  multiChunk: boolean;
   rxBufferBytes: number;
   recordInterval: number;
   rollback: boolean;
@@ -107,6 +110,7 @@ export function resolveOptions(o: SimDeviceOptions, timing: DeviceTiming): Resol
     baud: o.baud ?? DEFAULT_SIM_BAUD,
     timing,
     iramUart: o.iramUart ?? true,
+    multiChunk: o.multiChunk ?? true,
     rxBufferBytes: o.rxBufferBytes ?? window + 32 * 32 + 2 * (maxFrame + Math.ceil(maxFrame / 254) + 3),
     recordInterval,
     rollback: o.rollback ?? false,

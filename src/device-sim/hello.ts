@@ -19,6 +19,7 @@ export interface HelloInputs {
   rollback: boolean;
   antiRollback: boolean;
   iramUart: boolean;
+  multiChunk: boolean;
   efuseSecureVersion: number;
   session: OtaSession | undefined;
   record: ResumeRecord | undefined;
@@ -32,6 +33,7 @@ export function buildHelloAck(h: HelloInputs): MessageOf<'HELLO_ACK'> {
   if (h.antiRollback) flags |= HELLO_FLAGS.ANTI_ROLLBACK;
   if (h.rollback && apps.runningPending()) flags |= HELLO_FLAGS.PENDING_VERIFY;
   if (h.iramUart) flags |= HELLO_FLAGS.IRAM_ISR;
+  if (h.multiChunk) flags |= HELLO_FLAGS.MULTI_CHUNK;
   let resumeId: Uint8Array = new Uint8Array(32);
   let resumeOffset = 0;
   let resumeTotal = 0;

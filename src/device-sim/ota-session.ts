@@ -12,7 +12,10 @@ import type { GcmStream } from './gcm-stream.js';
 import type { Partition } from './partition-table.js';
 import type { SlotWriter } from './slot-writer.js';
 
-export type DataVerdict = 'consume' | 'store' | 'duplicate' | 'bad';
+/** A DATA frame as a whole (§4.5 rules 1-3): old news, refused, or chunks to take one by one. */
+export type FrameVerdict = 'duplicate' | 'bad' | 'chunks';
+/** One chunk of an accepted frame (rules 4-6). */
+export type ChunkVerdict = 'consume' | 'store' | 'duplicate';
 
 export interface OtaSessionInit {
   imageId: Buffer;
@@ -95,13 +98,24 @@ export class OtaSession {
     this.held.clear();
   }
 
-  /** How a DATA(offset, n bytes) frame is treated (SPEC §4.5). */
-  classify(offset: number, n: number): DataVerdict {
+  /**
+   * How a DATA(offset, n bytes) frame is treated as a whole (SPEC §4.5 rules 1-3). With
+   * `multiChunk` (HELLO_ACK bit5) it may carry m >= 1 chunks: n = min(m * chunk, total - offset).
+   */
+  classify(offset: number, n: number, multiChunk: boolean): FrameVerdict {
     // Below next_offset first: after a resume the grid moved, and old frames still arrive.
     if (offset < this.next) return 'duplicate';
     if ((offset - this.start) % this.chunk !== 0) return 'bad';
-    if (offset >= this.total || n !== Math.min(this.chunk, this.total - offset) || offset + n > this.creditEnd) return 'bad';
-    if (this.held.has(offset)) return 'duplicate';
+    if (offset >= this.total || n === 0 || offset + n > this.total || offset + n > this.creditEnd) return 'bad';
+    const ok = multiChunk
+      ? n % this.chunk === 0 || offset + n === this.total
+      : n === Math.min(this.chunk, this.total - offset);
+    return ok ? 'chunks' : 'bad';
+  }
+
+  /** One chunk of an accepted frame (rules 4-6): it may have been consumed by the run its predecessor completed. */
+  chunkVerdict(offset: number): ChunkVerdict {
+    if (offset < this.next || this.held.has(offset)) return 'duplicate';
     return offset === this.next ? 'consume' : 'store';
   }
 

@@ -361,7 +361,7 @@ export class SimDevice implements Dispatcher {
     const o = this.opts;
     this.send(buildHelloAck({
       apps: this.apps, maxFrame: o.maxFrame, window: o.window, maxBaud: o.maxBaud, chipId: o.chipId, chipRev: o.chipRev,
-      rollback: o.rollback, antiRollback: o.antiRollback, iramUart: o.iramUart, efuseSecureVersion: this.efuseSecureVersion,
+      rollback: o.rollback, antiRollback: o.antiRollback, iramUart: o.iramUart, multiChunk: o.multiChunk, efuseSecureVersion: this.efuseSecureVersion,
       session: this.ram.session, record: this.ram.records?.read(),
     }));
   }

@@ -112,6 +112,8 @@ export const HELLO_FLAGS = {
   PENDING_VERIFY: 4,
   RESUMABLE: 8,
   IRAM_ISR: 16,
+  /** DATA frames may carry several chunks (SPEC §4.5). */
+  MULTI_CHUNK: 32,
 } as const;
 /** otadata state of a slot, PartInfo.state (SPEC §4.2; ESP-IDF esp_ota_img_states_t order). */
 export const OTA_STATE = {

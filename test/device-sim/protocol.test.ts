@@ -40,7 +40,7 @@ describe('HELLO_ACK', () => {
   it('sets the rollback, anti-rollback flags and reports the eFuse secure_version', async () => {
     const { probe } = device({ rollback: true, antiRollback: true, efuseSecureVersion: 0, iramUart: false });
     const [h] = (await probe.send(HELLO)) as MessageOf<'HELLO_ACK'>[];
-    expect(h!.flags).toBe(HELLO_FLAGS.ROLLBACK | HELLO_FLAGS.ANTI_ROLLBACK);
+    expect(h!.flags).toBe(HELLO_FLAGS.ROLLBACK | HELLO_FLAGS.ANTI_ROLLBACK | HELLO_FLAGS.MULTI_CHUNK);
     expect(h!.efuseSecureVersion).toBe(0);
   });
 

@@ -30,6 +30,7 @@ extern "C" {
 #define OTARX_DEV_PENDING 0x04u       /**< running app is PENDING_VERIFY */
 #define OTARX_DEV_RESUMABLE 0x08u     /**< set by the library, not the port */
 #define OTARX_DEV_IRAM_UART 0x10u     /**< UART input survives flash work: credit is granted freely */
+#define OTARX_DEV_MULTI_CHUNK 0x20u   /**< DATA may carry several chunks; set by the library */
 
 /* otadata states (esp-formats §4.1) as reported in HELLO_ACK parts[].state. */
 #define OTARX_STATE_NEW 0u

@@ -20,7 +20,8 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
     if (dev.running < dev.nparts) {
         OTARX_TRY(ctx->_ops->get_part(ctx->_user, dev.running, &run));
     }
-    flags = (uint8_t)(dev.flags & (uint8_t)~OTARX_DEV_RESUMABLE);
+    /* this library takes multi-chunk DATA (SPEC §4.5) whatever the port says */
+    flags = (uint8_t)((dev.flags & (uint8_t)~OTARX_DEV_RESUMABLE) | OTARX_DEV_MULTI_CHUNK);
     memset(p, 0, OTARX_HELLO_ACK_FIXED);
     p[0] = OTARX_OK;
     p[1] = (uint8_t)OTARX_PROTO_VERSION;

@@ -181,11 +181,48 @@ static void after_batch(otarx_ctx_t *ctx)
     }
 }
 
+/* One chunk of an accepted DATA frame (SPEC §4.5 rules 4-6), `src` its bytes in the frame. Returns
+ * 1 if it was consumed (with the held run after it), 0 if held or a duplicate, <0 on a refusal
+ * (the session has ended). */
+static int take_chunk(otarx_ctx_t *ctx, uint32_t off, uint8_t *src, uint32_t len, pieces_t *pc)
+{
+    uint32_t detail = 0;
+    int rc;
+    if (off < ctx->_next) {
+        /* consumed by the run the chunk before it in this frame completed */
+        ctx->_sstats.duplicates++;
+        return 0;
+    }
+    if (off != ctx->_next) {
+        uint32_t bit = (off - ctx->_next) / ctx->_chunk - 1u; /* <= 30: off + len <= credit */
+        if (ctx->_sack & (1u << bit)) {
+            ctx->_sstats.duplicates++;
+        } else {
+            memcpy(slot_of(ctx, off), src, len);
+            ctx->_sack |= 1u << bit;
+            ctx->_sstats.out_of_order++;
+        }
+        return 0;
+    }
+    if (ctx->_batch) {
+        uint8_t *slot = slot_of(ctx, off);
+        memcpy(slot, src, len);
+        rc = consume_run(ctx, slot, len, pc, &detail);
+    } else {
+        rc = consume_run(ctx, src, len, pc, &detail);
+    }
+    if (rc != OTARX_OK) {
+        fail(ctx, rc, detail);
+        return -1;
+    }
+    return 1;
+}
+
 void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
 {
-    uint32_t off = otarx_get32(p), len = (uint32_t)(n - 4u), detail = 0;
+    uint32_t off = otarx_get32(p), len = (uint32_t)(n - 4u), o;
+    int consumed = 0, rc;
     pieces_t pc;
-    int rc;
     ctx->_sstats.data_frames++;
     if (!ctx->_active) {
         otarx_send_ack(ctx, ctx->_refused ? ctx->_refused : OTARX_NO_SESSION, 0);
@@ -201,32 +238,24 @@ void otarx_on_data(otarx_ctx_t *ctx, uint8_t *p, size_t n)
     if ((off - ctx->_grid) % ctx->_chunk != 0) {
         goto bad;
     }
-    if (off >= ctx->_total || off >= ctx->_credit || len != chunk_len(ctx, off) ||
-        len > ctx->_credit - off) {
+    /* one chunk, or several whole ones (multi-chunk DATA: the last may end short at total) */
+    if (off >= ctx->_total || off >= ctx->_credit || len == 0 || len > ctx->_total - off ||
+        len > ctx->_credit - off || (len % ctx->_chunk != 0 && off + len != ctx->_total)) {
         goto bad;
     }
-    if (off != ctx->_next) {
-        uint32_t bit = (off - ctx->_next) / ctx->_chunk - 1u; /* <= 30: off + len <= credit */
-        if (ctx->_sack & (1u << bit)) {
-            ctx->_sstats.duplicates++;
-        } else {
-            memcpy(slot_of(ctx, off), p + 4, len);
-            ctx->_sack |= 1u << bit;
-            ctx->_sstats.out_of_order++;
-        }
-        otarx_send_ack(ctx, OTARX_OK, 0);
-        return;
-    }
+    /* each chunk as if it had come alone; one answer for the frame. At most 32 chunks lie within
+     * credit, so pc (33 pieces) cannot overflow, and a chunk stored after a run was consumed
+     * never lands on a slot that run still has to write. */
     pc.n = 0;
-    if (ctx->_batch) {
-        uint8_t *slot = slot_of(ctx, off);
-        memcpy(slot, p + 4, len);
-        rc = consume_run(ctx, slot, len, &pc, &detail);
-    } else {
-        rc = consume_run(ctx, p + 4, len, &pc, &detail);
+    for (o = off; o < off + len; o += ctx->_chunk) {
+        rc = take_chunk(ctx, o, p + 4 + (o - off), otarx_min32(ctx->_chunk, off + len - o), &pc);
+        if (rc < 0) {
+            return;
+        }
+        consumed |= rc;
     }
-    if (rc != OTARX_OK) {
-        fail(ctx, rc, detail);
+    if (!consumed) {
+        otarx_send_ack(ctx, OTARX_OK, 0);
     } else if (ctx->_batch) {
         after_batch(ctx);
     } else {
