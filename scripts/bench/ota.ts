@@ -26,8 +26,10 @@ export interface OtaOptions {
   workDir: string;
   timeoutMs: number;
   latencyMs: number;
-  /** DATA payload per frame (push's default when undefined). */
+  /** DATA chunk size (push's default when undefined). */
   chunk?: number;
+  /** Most chunks per DATA frame (push's default when undefined). */
+  frameChunks?: number;
 }
 
 
@@ -49,6 +51,7 @@ export async function runOta(tool: OtaTool, o: OtaOptions): Promise<RunResult> {
     link.resetTimes();
     const args = [CLI, 'push', image.path, '--port', link.pathA, '--baud', String(link.baud), '--initial-baud', String(link.baud), '--allow-downgrade', '--json'];
     if (o.chunk !== undefined) args.push('--chunk', String(o.chunk));
+    if (o.frameChunks !== undefined) args.push('--frame-chunks', String(o.frameChunks));
     if (tool === 'ota-uart-w1') args.push('--window', String(o.chunk ?? DEFAULT_CHUNK));
     const push = startChild(process.execPath, args);
     const p = await waitExit(push, o.timeoutMs);

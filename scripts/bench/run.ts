@@ -45,6 +45,9 @@ in one run; prints the table and the targets (README "Performance").
                      (default docs/bench; with --quick a temporary directory)
   --no-engine        skip the unpaced engine rows
   --seed N           the random image (default 1)
+  --chunk BYTES      DATA chunk for the ota-uart rows (default: push's own)
+  --frame-chunks N   most chunks per DATA frame for the ota-uart rows (default: push's own;
+                     1 = one chunk per frame, as before multi-chunk frames)
 
 example: npm run bench -- --tools ota-uart-flash --bauds 921600 --latencies 1 --bers 0 --no-engine --out /tmp/b
 `;
@@ -75,6 +78,8 @@ function parseOptions() {
     out: { type: 'string' },
     'no-engine': { type: 'boolean', default: false },
     seed: { type: 'string', default: '1' },
+    chunk: { type: 'string' },
+    'frame-chunks': { type: 'string' },
   },
   });
 }
@@ -86,6 +91,10 @@ const bers = list(a.bers, a.quick ? [0] : [0, 1e-5]);
 const tools = (a.tools ? a.tools.split(',') : [...TOOLS]) as Tool[];
 for (const t of tools) if (!TOOLS.includes(t)) usage(`unknown tool "${t}" (one of ${TOOLS.join(', ')})`);
 const seed = Number(a.seed);
+const chunk = a.chunk === undefined ? undefined : Number(a.chunk);
+if (chunk !== undefined && !(Number.isInteger(chunk) && chunk >= 16 && chunk % 16 === 0)) usage(`--chunk ${a.chunk}: a multiple of 16, at least 16`);
+const frameChunks = a['frame-chunks'] === undefined ? undefined : Number(a['frame-chunks']);
+if (frameChunks !== undefined && !(Number.isInteger(frameChunks) && frameChunks >= 1)) usage(`--frame-chunks ${a['frame-chunks']}: a whole number, at least 1`);
 const outDir = a.out ?? (a.quick ? join(tmpdir(), 'ota-uart-bench-quick') : join(ROOT, 'docs/bench'));
 
 /**
@@ -186,7 +195,7 @@ async function runOne(tool: Tool, baud: number, latencyMs: number, ber: number, 
   const link = await PtyLink.start({ dir: join(work, `${tool}-${baud}-${latencyMs}-${ber}`), baud, latencyMs, ber, seed });
   try {
     if (tool === 'zmodem' || tool === 'xmodem1k') return await runLrzsz(tool, { link, image, workDir: work, timeoutMs, latencyMs });
-    return await runOta(tool, { link, image, workDir: work, timeoutMs, latencyMs });
+    return await runOta(tool, { link, image, workDir: work, timeoutMs, latencyMs, chunk, frameChunks });
   } finally {
     await link.close();
   }

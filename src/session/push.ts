@@ -42,6 +42,11 @@ export interface PushOptions {
   chunk?: number;
   /** Caps bytes in flight (bench: one chunk = stop-and-wait). */
   maxInFlight?: number;
+  /**
+   * Most chunks per DATA frame (SPEC §4.5). Default: as many as the device's max_frame holds, when
+   * it takes multi-chunk frames (HELLO_ACK bit5); 1 = one chunk per frame.
+   */
+  chunksPerFrame?: number;
   connectTimeoutMs?: number;
   /** How long to wait for a vanished port to come back (USB re-enumeration after a reset). */
   reconnectTimeoutMs?: number;
@@ -141,6 +146,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           try {
             await uploadData(link, {
               image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
+              chunksPerFrame: frameChunks(opts.chunksPerFrame, hello, chunk),
               clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
               onProgress: (acked) => {
                 delivered = Math.max(delivered, acked);
@@ -252,6 +258,13 @@ function pickChunk(requested: number | undefined, maxFrame: number): number {
   const want = requested ?? DEFAULT_CHUNK;
   if (want % 16 !== 0 || want < 16) throw new OtaError('USAGE', `chunk size ${want} must be a multiple of 16 and at least 16`);
   return Math.min(want, cap);
+}
+
+/** Chunks one DATA frame may carry: what max_frame holds if the device takes several (bit5), capped by the caller. */
+function frameChunks(requested: number | undefined, hello: { flags: number; maxFrame: number }, chunk: number): number {
+  if ((hello.flags & HELLO_FLAGS.MULTI_CHUNK) === 0) return 1;
+  const fits = Math.max(1, Math.floor((hello.maxFrame - 10) / chunk));
+  return Math.max(1, Math.min(fits, requested ?? fits));
 }
 
 async function beginSession(link: DeviceLink, begin: Message, clock: Clock, signal?: AbortSignal) {

@@ -14,6 +14,7 @@ import type { Reporter } from '../reporter.js';
 import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
 import { ackStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { RttEstimator } from './rtt.js';
+import { FrameSizer } from './frame-sizer.js';
 import { leadMs, WirePacer } from './wire-pacer.js';
 
 export interface UploadParams {
@@ -24,6 +25,11 @@ export interface UploadParams {
   creditEnd: number;
   /** Caps bytes in flight below the device's credit (1 chunk = stop-and-wait, for comparison). */
   maxInFlight?: number;
+  /**
+   * Most chunks one DATA frame may carry (SPEC §4.5, HELLO_ACK bit5). Default 1. New data goes out
+   * this many chunks per frame while nothing is lost; see FrameSizer.
+   */
+  chunksPerFrame?: number;
   clock: Clock;
   reporter: Reporter;
   signal?: AbortSignal;
@@ -61,6 +67,9 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   const sacked = new Uint8Array(nChunks);
   const vDone = new Float64Array(nChunks); // when the pacer's model has each chunk's last send off the wire
   const resend = new Set<number>();
+  const sizer = new FrameSizer(p.chunksPerFrame ?? 1);
+  // The lead is sized for one-chunk frames even when frames carry several: a resend, always one
+  // chunk, then never waits behind more than a few ms of new data.
   const pacer = new WirePacer(() => 10_000 / Math.max(1, link.transport.baud), leadMs(link.transport.baud, p.chunk + 20));
   const rtt = new RttEstimator(MIN_RTO_MS);
   const stats: UploadStats = p.stats ?? newUploadStats();
@@ -100,9 +109,11 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         // Karn: only chunks sent exactly once give an unambiguous round-trip sample, and only from
         // the first ACK that shows them: one held above a hole (sacked) is acknowledged
         // cumulatively only when the hole is filled, a round trip or more after it arrived. (A
-        // txTime of 0: the ACK beat the stamp after our own write returned; no sample.)
-        if (txCount[k] === 1 && !sacked[k] && txTime[k]! > 0) rtt.sample(now - txTime[k]!);
+        // txTime of 0: the ACK beat the stamp after our own write returned; no sample.) The chunks
+        // of one frame share a transmission: one sample for the frame.
+        if (txCount[k] === 1 && !sacked[k] && txTime[k]! > 0 && txOrder[k] !== txOrder[k - 1]) rtt.sample(now - txTime[k]!);
         resend.delete(k);
+        if (!sacked[k]) sizer.delivered(txOrder[k]!);
       }
       if (newIdx > ackedIdx) pacer.delivered(now, vDone[newIdx - 1]!);
       acked = a.nextOffset;
@@ -127,7 +138,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (!((sack >>> i) & 1)) continue;
       const k = ackedIdx + i + 1;
       if (k >= nChunks) break;
-      if (!sacked[k] && txCount[k] === 1 && txTime[k]! > 0) rtt.sample(p.clock.now() - txTime[k]!);
+      if (!sacked[k] && txCount[k] === 1 && txTime[k]! > 0 && txOrder[k] !== txOrder[k - 1]) rtt.sample(p.clock.now() - txTime[k]!);
+      if (!sacked[k]) sizer.delivered(txOrder[k]!);
       sacked[k] = 1;
       highest = k;
       pacer.delivered(p.clock.now(), vDone[k]!);
@@ -135,7 +147,10 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     }
     // Every hole that was transmitted before something the device now holds is lost.
     for (let k = ackedIdx; k < highest; k++) {
-      if (!sacked[k] && txOrder[k]! > 0 && txOrder[k]! < newestHeld) resend.add(k);
+      if (!sacked[k] && txOrder[k]! > 0 && txOrder[k]! < newestHeld) {
+        resend.add(k);
+        sizer.lost(order);
+      }
     }
   };
 
@@ -144,6 +159,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   // every chunk sent before it and not held by the device was lost. Resend them now.
   const onIncomplete = (): void => {
     for (let k = ackedIdx; k < nChunks; k++) if (!sacked[k] && txOrder[k]! > 0) resend.add(k);
+    sizer.lost(order);
     notify();
   };
   const unlisten = link.listen((m) => {
@@ -159,16 +175,21 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   // Frames that may go out now are gathered and written together: one write (one syscall on a
   // serial port) per burst of credit instead of one per frame, which is what lets the engine run at
   // many MB/s when a device acknowledges a burst at once.
-  const batch: { k: number; wire: Uint8Array }[] = [];
+  const batch: { k: number; n: number; wire: Uint8Array }[] = [];
   let batchBytes = 0;
-  const queue = (k: number): void => {
+  /** One DATA frame with chunks k .. k + n - 1 (n > 1 only for new data: every resend is one chunk). */
+  const queue = (k: number, n = 1): void => {
     const off = offsetOf(k);
-    txOrder[k] = ++order;
-    txCount[k] = Math.min(txCount[k]! + 1, 65535);
+    const wire = encodeData(off, p.image.subarray(off, Math.min(offsetOf(k + n), total)));
+    const done = pacer.wrote(p.clock.now(), wire.length);
+    order++;
+    for (let i = k; i < k + n; i++) {
+      txOrder[i] = order;
+      txCount[i] = Math.min(txCount[i]! + 1, 65535);
+      vDone[i] = done;
+    }
     stats.framesSent++;
-    const wire = encodeData(off, p.image.subarray(off, Math.min(off + p.chunk, total)));
-    vDone[k] = pacer.wrote(p.clock.now(), wire.length);
-    batch.push({ k, wire });
+    batch.push({ k, n, wire });
     batchBytes += wire.length;
   };
   const flush = async (): Promise<void> => {
@@ -179,10 +200,16 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
     // Stamp after the write is accepted: time spent queued behind our own earlier frames is not
     // part of the device's round trip.
     const now = p.clock.now();
-    for (const f of frames) txTime[f.k] = now;
+    for (const f of frames) txTime.fill(now, f.k, f.k + f.n);
   };
 
   const inFlightLimit = (): number => Math.min(credit, acked + (p.maxInFlight ?? Infinity));
+  /** New chunks from nextNew that one frame may carry now: within credit, at most sizer.chunks. */
+  const newChunksThatFit = (): number => {
+    let n = 0;
+    while (n < sizer.chunks && nextNew + n < nChunks && Math.min(offsetOf(nextNew + n + 1), total) <= inFlightLimit()) n++;
+    return n;
+  };
 
   try {
     if (p.signal?.aborted) throw abortError();
@@ -199,9 +226,11 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
       }
-      const newFits = nextNew < nChunks && Math.min(offsetOf(nextNew) + p.chunk, total) <= inFlightLimit();
+      const fit = newChunksThatFit();
+      const newFits = fit > 0;
       if (newFits && pacer.waitMs(p.clock.now()) === 0) {
-        queue(nextNew++);
+        queue(nextNew, fit);
+        nextNew += fit;
         if (batchBytes >= MAX_BATCH_BYTES) await flush();
         continue;
       }
@@ -226,6 +255,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         ? Math.max(txTime[ackedIdx]! + 2 * rtt.srtt + flightTimeMs(link, nextNew, ackedIdx, p.chunk), busyUntil)
         : Infinity;
       if (now >= probeAt && now < deadline) {
+        sizer.lost(order);
         stats.retransmits++;
         p.reporter.event({ type: 'retry', offset: offsetOf(ackedIdx), reason: 'probe' });
         queue(ackedIdx);
@@ -264,6 +294,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
         );
       }
       rtt.backoff();
+      sizer.lost(order);
       lastProgress = p.clock.now();
       const probe = ackedIdx < nChunks ? ackedIdx : undefined;
       if (probe !== undefined && txOrder[probe]! > 0) {

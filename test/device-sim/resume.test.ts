@@ -104,7 +104,8 @@ describe('resume across a power cut (durable record, GCM rebuilt from flash)', (
       }
     });
     const c = connectSim(dev, { clock });
-    await drive(clock, push({ image: big.enc, open: async () => c.host, clock }));
+    // One chunk per frame: one write, one record and one ACK per KiB, so ~100 ACKs to check.
+    await drive(clock, push({ image: big.enc, open: async () => c.host, clock, chunksPerFrame: 1 }));
     expect(checked).toBeGreaterThan(90);
   });
 
@@ -257,7 +258,7 @@ describe('recordInterval: a durable record every N plaintext bytes (the firmware
       const clock = new FakeClock();
       const dev = new SimDevice({ flash: createFlashImage(), key: testKey, clock, flashTiming: 'esp32', recordInterval });
       const c = connectSim(dev, { clock });
-      await drive(clock, push({ image: big.enc, open: async () => c.host, clock }));
+      await drive(clock, push({ image: big.enc, open: async () => c.host, clock, chunksPerFrame: 1 }));
       return dev.stats.flashBusyMs;
     };
     const every = await busy(0);

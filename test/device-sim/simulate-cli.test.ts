@@ -85,7 +85,9 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     const { dev, host } = await ptyPair();
     const sim = await simulate(['--port', dev, '--key', 'test/fixtures/rsa3072_private.pem', '--reset-at', '2000', '--flash-timing', 'instant']);
     const reporter = new MemoryReporter();
-    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock, reporter });
+    // One chunk per frame: the 3152 data bytes would otherwise fit one frame, and offset 2000 would
+    // fall inside it (the reset then comes before the frame is written, and nothing is resumed).
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock, reporter, chunksPerFrame: 1 });
     expect(r.after.boot.version).toBe('1.2.3-vector');
     expect(Number(reporter.ofType('resume')[0]?.offset)).toBeGreaterThan(512);
     expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);
@@ -96,7 +98,7 @@ describe.skipIf(!hasSocat)('ota-uart simulate over a pty pair', () => {
     const { dev, host } = await ptyPair();
     const sim = await simulate(['--port', dev, '--key', 'test/fixtures/rsa3072_private.pem', '--reset-at', '2000', '--flash-timing', 'instant', '--record-every', '65536']);
     const reporter = new MemoryReporter();
-    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock, reporter });
+    const r = await push({ image: fixture('app_esp32.rsa.enc.bin'), open: open(host), clock: systemClock, reporter, chunksPerFrame: 1 });
     expect(r.after.boot.version).toBe('1.2.3-vector');
     expect(reporter.ofType('resume')).toHaveLength(0); // 3664 bytes: no record was due before the reset
     expect(sim.lines.some((l) => /reset \(fault at offset \d+\)/.test(l))).toBe(true);

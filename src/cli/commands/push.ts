@@ -15,6 +15,7 @@ export interface PushArgs extends MultiPortArgs {
   'allow-downgrade'?: boolean;
   fresh?: boolean;
   chunk?: number;
+  'frame-chunks'?: number;
   window?: number;
   'connect-timeout'?: number;
   'reconnect-timeout'?: number;
@@ -26,7 +27,7 @@ export interface PushArgs extends MultiPortArgs {
 export function pushSettings(args: PushArgs, img: ImageArg, signal?: AbortSignal): DevicePushOptions {
   return {
     image: img.bytes, imageName: img.path, baud: args.baud, allowDowngrade: args['allow-downgrade'], reboot: args.reboot,
-    fresh: args.fresh, chunk: args.chunk, maxInFlight: args.window, signal,
+    fresh: args.fresh, chunk: args.chunk, chunksPerFrame: args['frame-chunks'], maxInFlight: args.window, signal,
     connectTimeoutMs: args['connect-timeout'] !== undefined ? args['connect-timeout'] * 1000 : undefined,
     reconnectTimeoutMs: args['reconnect-timeout'] !== undefined ? args['reconnect-timeout'] * 1000 : undefined,
   };
@@ -38,17 +39,20 @@ export function withPushOptions<T>(y: Argv<T>, extra: (a: Argv<T & PushArgs>) =>
     .option('reboot', { type: 'boolean', default: false, describe: 'reset the device into the new app after a successful update' })
     .option('allow-downgrade', { type: 'boolean', default: false, describe: 'accept an app whose version is the same as or older than the running one' })
     .option('fresh', { type: 'boolean', default: false, describe: 'start from zero even if the device could resume this image' })
-    .option('chunk', { type: 'number', describe: 'data bytes per frame (multiple of 16; default 1024, capped by the device)' })
+    .option('chunk', { type: 'number', describe: 'data bytes per chunk, the unit of every resend (multiple of 16; default 1024, capped by the device)' })
+    .option('frame-chunks', { type: 'number', describe: 'most chunks per frame on a clean link (default: as many as the device takes; drops to 1 at the first loss)' })
     .option('window', { type: 'number', describe: 'cap bytes in flight (default: whatever the device grants)' })
     .option('connect-timeout', { type: 'number', default: 10, describe: 'seconds to look for the device (it may be printing its boot log)' })
     .option('reconnect-timeout', { type: 'number', default: 10, describe: 'seconds to wait for a vanished port to come back, then resume' })
     .option('report', { type: 'string', describe: 'append one NDJSON record per device to this file (safe with several processes writing it)' })
-    .group(['reboot', 'allow-downgrade', 'fresh', 'chunk', 'window', 'connect-timeout', 'reconnect-timeout', 'report'], 'Update:')
+    .group(['reboot', 'allow-downgrade', 'fresh', 'chunk', 'frame-chunks', 'window', 'connect-timeout', 'reconnect-timeout', 'report'], 'Update:')
     .check((v) => {
       for (const k of ['chunk', 'window', 'connect-timeout', 'reconnect-timeout'] as const) {
         const x = v[k];
         if (x !== undefined && !(typeof x === 'number' && x > 0)) throw new OtaError('USAGE', `--${k} must be a positive number, got ${String(x)}`);
       }
+      const f = v['frame-chunks'];
+      if (f !== undefined && !(typeof f === 'number' && Number.isInteger(f) && f >= 1)) throw new OtaError('USAGE', `--frame-chunks must be a whole number of at least 1, got ${String(f)}`);
       return true;
     }) as unknown as Argv<T & PushArgs>));
 }
