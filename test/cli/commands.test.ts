@@ -57,6 +57,8 @@ describe('argument errors are exit 2 with a pointer to --help', () => {
     [['push', 'a.enc', '--port', 'X', '--baud', 'fast'], /--baud must be a positive whole number .*not a number/],
     [['push', 'a.enc', '--port', 'X', '--baud', '-5'], /--baud must be a positive whole number .*got -5/],
     [['push', 'a.enc', '--port', 'X', '--chunk', '0'], /--chunk must be a positive number/],
+    [['push', 'a.enc', '--port', 'X', '--frame-chunks', '0'], /--frame-chunks must be a whole number of at least 1, got 0/],
+    [['push', 'a.enc', '--port', 'X', '--frame-chunks', '2.5'], /--frame-chunks must be a whole number of at least 1, got 2.5/],
     [['push', 'a.enc', '--port', 'X', '--bogus'], /Unknown argument: bogus/],
     [['info', '--port', 'A', '--port', 'B'], /info talks to one device; got 2 ports/],
     [['station', 'a.enc'], /name the ports to watch with --ports/],
