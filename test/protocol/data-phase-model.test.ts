@@ -3,12 +3,13 @@
  * (scripts/vectors/session-model.ts, written from the SPEC independently of src/device-sim): random
  * sequences of DATA frames, on and off the grid, of one chunk, several (multi-chunk frames) or an
  * odd length, lost, repeated and out of order, to a device in the reference configuration. After
- * every frame the device must answer exactly what the model answers, byte for byte. The session
- * vectors pin a few such sequences; this walks many.
+ * every frame the device must answer exactly what the model answers, byte for byte; then the rest
+ * goes in order and END must find the image intact (a chunk stored or consumed from the wrong bytes
+ * shows only there). The session vectors pin a few such sequences; this walks many.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { DataPhase, Image, begin, data } from '../../scripts/vectors/session-model.js';
+import { DataPhase, Image, begin, data, msg } from '../../scripts/vectors/session-model.js';
 import { makeDevice, parseSession, input } from './reference-device.js';
 import { readVec } from './vec-file.js';
 
@@ -46,6 +47,13 @@ describe('the simulated device answers every DATA frame as the SPEC model does',
         const { reply, kind } = model.feed(offset, len);
         expect(got, `DATA offset=${offset} len=${len}: ${kind}`).toBe(Buffer.from(reply.bytes).toString('hex'));
       }
+      while (model.next < GOOD.total) {
+        const len = Math.min(CHUNK, GOOD.total - model.next);
+        const offset = model.next;
+        expect(await exchange(data(GOOD, offset, len).bytes)).toBe(Buffer.from(model.feed(offset, len).reply.bytes).toString('hex'));
+      }
+      const ok = msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 });
+      expect(await exchange(msg('END', { flags: 0 }).bytes)).toBe(Buffer.from(ok.bytes).toString('hex'));
     }), { numRuns: 60 });
   });
 });

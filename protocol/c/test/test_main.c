@@ -24,6 +24,7 @@ void run_credit_tests(void);
 void run_resume_tests(void);
 void run_record_tests(void);
 void run_control_tests(void);
+void run_multichunk_tests(void);
 int run_session_vectors(const char *dir, unsigned *files);
 
 int main(int argc, char **argv)
@@ -54,6 +55,7 @@ int main(int argc, char **argv)
     run_resume_tests();
     run_record_tests();
     run_control_tests();
+    run_multichunk_tests();
     g_ct.tests++;
     if (run_session_vectors(g_vectors, &sessions) != 0) {
         g_ct.failures++;
