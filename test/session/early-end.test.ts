@@ -11,11 +11,8 @@ import { decodeMessage, FrameDecoder, STATUS, type Message } from '../../src/pro
 import { MemoryReporter } from '../../src/reporter.js';
 import { push } from '../../src/session/index.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { drive, testImage } from './rig.js';
-import { readFileSync } from 'node:fs';
-import { loadDecryptionKey } from '../../src/image/index.js';
+import { DEVICE_KEY, drive, tapHostFrames, testImage } from './rig.js';
 
-const KEY = loadDecryptionKey(readFileSync(new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pem', import.meta.url)));
 const LATENCY = 16;
 
 function decodeAll(bytes: Uint8Array): Message[] {
@@ -25,18 +22,10 @@ function decodeAll(bytes: Uint8Array): Message[] {
 /** The host end, with a log of when END left and when the ACK completing the image arrived. */
 function tapped(host: Transport, clock: FakeClock, total: number, corrupt?: (m: Message) => boolean) {
   const log = { endAt: [] as number[], lastAckAt: Number.NaN, results: [] as number[] };
-  const write = host.write.bind(host);
-  host.write = (bytes) => {
-    const out = Uint8Array.from(bytes);
-    // The host writes whole frames (00 body 00); look at each and maybe spoil one.
-    for (const seg of splitFrames(out)) {
-      const [m] = decodeAll(out.subarray(seg.start, seg.end));
-      if (m?.type === 'END') log.endAt.push(clock.now());
-      const mid = seg.start + Math.floor((seg.end - seg.start) / 2);
-      if (m && corrupt?.(m)) out[mid] = out[mid]! ^ 0x55;
-    }
-    return write(out);
-  };
+  tapHostFrames(host, (m) => {
+    if (m.type === 'END') log.endAt.push(clock.now());
+    return corrupt?.(m) ?? false;
+  });
   const onData = host.onData.bind(host);
   host.onData = (cb) => onData((b) => {
     for (const m of decodeAll(b)) {
@@ -48,21 +37,10 @@ function tapped(host: Transport, clock: FakeClock, total: number, corrupt?: (m: 
   return log;
 }
 
-function splitFrames(b: Uint8Array): { start: number; end: number }[] {
-  const out: { start: number; end: number }[] = [];
-  let start = 0;
-  for (let i = 0; i < b.length; i++) {
-    if (b[i] !== 0) continue;
-    if (i > start) out.push({ start: Math.max(0, start - 1), end: i + 1 });
-    start = i + 1;
-  }
-  return out;
-}
-
 async function run(iramUart: boolean, corrupt?: (m: Message) => boolean) {
   const clock = new FakeClock();
   const flash = createFlashImage();
-  const device = new SimDevice({ flash, key: KEY, clock, iramUart, flashTiming: 'instant', baud: 921600 });
+  const device = new SimDevice({ flash, key: DEVICE_KEY, clock, iramUart, flashTiming: 'instant', baud: 921600 });
   await drive(clock, device.settled());
   const image = testImage(20_000, '3.0.0');
   let log: ReturnType<typeof tapped> | undefined;

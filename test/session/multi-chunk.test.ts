@@ -5,51 +5,35 @@
  * delivered cleanly. A device without bit5 only ever gets
  * single chunks; one that has it but a small max_frame gets what fits.
  */
-import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, readDeviceState, SimDevice, type SimDeviceOptions } from '../../src/device-sim/index.js';
-import { loadDecryptionKey } from '../../src/image/index.js';
 import { decodeMessage, FrameDecoder, HELLO_FLAGS, MSG, STATUS, encodeData, encodeMessage, type Message } from '../../src/protocol/index.js';
 import { push } from '../../src/session/index.js';
 import { FIRST_GROW, FrameSizer, GROW_AFTER } from '../../src/session/frame-sizer.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { drive, testImage } from './rig.js';
+import { DEVICE_KEY, drive, tapHostFrames, testImage } from './rig.js';
 
-const KEY = loadDecryptionKey(readFileSync(new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pem', import.meta.url)));
 const CHUNK = 1024;
 
 /** Pushes an image (100 KiB by default); returns the payload length of every DATA frame the host sent, in order. */
 async function pushAndLog(dev: Partial<SimDeviceOptions>, o: { spoil?: (m: Message, i: number) => boolean; chunksPerFrame?: number; size?: number } = {}) {
   const clock = new FakeClock();
   const flash = createFlashImage();
-  const device = new SimDevice({ flash, key: KEY, clock, flashTiming: 'instant', ...dev });
+  const device = new SimDevice({ flash, key: DEVICE_KEY, clock, flashTiming: 'instant', ...dev });
   await drive(clock, device.settled());
   const image = testImage(o.size ?? 100 * 1024, '3.0.0');
   const lengths: number[] = [];
   const offsets: number[] = [];
   const open = async (): Promise<Transport> => {
     const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: 2 }, deviceToHost: { latencyMs: 2 } } });
-    const write = c.host.write.bind(c.host);
-    c.host.write = (bytes) => {
-      const out = Uint8Array.from(bytes);
-      // The host writes whole frames (00 body 00), several per write: look at each.
-      let start = 0;
-      for (let end = 0; end < out.length; end++) {
-        if (out[end] !== 0) continue;
-        const seg = out.subarray(Math.max(0, start - 1), end + 1);
-        start = end + 1;
-        const [f] = new FrameDecoder().push(seg);
-        const m = f && decodeMessage(f);
-        if (m?.type !== 'DATA') continue;
-        const i = lengths.length;
-        lengths.push(m.data.length);
-        offsets.push(m.offset);
-        // Flip a byte in the middle of this frame on its way out: the device drops it on its CRC.
-        if (o.spoil?.(m, i)) out[end - (seg.length >> 1)] = out[end - (seg.length >> 1)]! ^ 0x5a;
-      }
-      return write(out);
-    };
+    let i = 0;
+    tapHostFrames(c.host, (m) => {
+      if (m.type !== 'DATA') return false;
+      lengths.push(m.data.length);
+      offsets.push(m.offset);
+      return o.spoil?.(m, i++) ?? false;
+    });
     return c.host;
   };
   const out = await drive(clock, push({ image, open, clock, chunksPerFrame: o.chunksPerFrame }));
@@ -154,7 +138,7 @@ describe('FrameSizer', () => {
 describe('a device without multi-chunk DATA (bit5 clear)', () => {
   it('says so in HELLO_ACK and refuses a frame of two chunks with BAD_REQUEST, the session going on', async () => {
     const clock = new FakeClock();
-    const device = new SimDevice({ flash: createFlashImage(), key: KEY, clock, flashTiming: 'instant', multiChunk: false });
+    const device = new SimDevice({ flash: createFlashImage(), key: DEVICE_KEY, clock, flashTiming: 'instant', multiChunk: false });
     await drive(clock, device.settled());
     const got: Message[] = [];
     const dec = new FrameDecoder();

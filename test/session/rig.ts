@@ -1,12 +1,15 @@
 /** Shared setup for session tests: a FakeDevice behind in-memory links on a FakeClock. */
 import { readFileSync } from 'node:fs';
 import { FakeClock } from '../../src/clock.js';
-import { buildAppImage, encryptImage, loadEncryptionKey } from '../../src/image/index.js';
+import { buildAppImage, encryptImage, loadDecryptionKey, loadEncryptionKey } from '../../src/image/index.js';
+import { decodeMessage, FrameDecoder, type Message } from '../../src/protocol/index.js';
 import { createMemoryLink, type MemoryLink, type MemoryLinkOptions } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/transport.js';
 import { FakeDevice, type FakeDeviceOptions } from './fake-device.js';
 
 const PUB = new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pub.pem', import.meta.url);
+/** The private half (TEST key), for a simulated device that decrypts testImage(). */
+export const DEVICE_KEY = loadDecryptionKey(readFileSync(new URL('../../assets/test-keys/demo-device-rsa3072.TEST-KEY-ONLY.pem', import.meta.url)));
 
 /** An encrypted image (demo TEST key) of about `size` bytes of app. */
 export function testImage(size = 40_000, version = '2.0.0'): Buffer {
@@ -41,4 +44,30 @@ export async function drive<T>(clock: FakeClock, p: Promise<T>, stepMs = 5, maxM
   for (let t = 0; !out && t < maxMs; t += stepMs) await clock.advance(stepMs);
   if (!out) throw new Error(`still running after ${maxMs} ms of fake time`);
   return out;
+}
+
+/**
+ * Shows `visit` every frame the host writes (whole frames, 00 body 00, often several per write),
+ * in order; where it returns true, a byte in the middle of that frame is flipped on its way out, so
+ * the device drops the frame on its CRC.
+ */
+export function tapHostFrames(host: Transport, visit: (m: Message) => boolean): void {
+  const write = host.write.bind(host);
+  host.write = (bytes) => {
+    const out = Uint8Array.from(bytes);
+    let start = 0;
+    for (let end = 0; end < out.length; end++) {
+      if (out[end] !== 0) continue;
+      const from = Math.max(0, start - 1);
+      start = end + 1;
+      if (end - from < 2) continue; // two delimiters in a row
+      const [f] = new FrameDecoder().push(out.subarray(from, end + 1));
+      const m = f && decodeMessage(f);
+      if (m && visit(m)) {
+        const mid = from + ((end + 1 - from) >> 1);
+        out[mid] = out[mid]! ^ 0x55;
+      }
+    }
+    return write(out);
+  };
 }
