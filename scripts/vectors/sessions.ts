@@ -11,6 +11,9 @@ import {
 } from './session-model.js';
 import { ascii, body, cat, hex, wire } from './ref.js';
 
+/** BEGIN flags bit1 (§4.4). */
+const FRESH = 2;
+
 const VEC = new URL('../../protocol/vectors/', import.meta.url);
 const input = (p: string): Uint8Array => new Uint8Array(readFileSync(new URL(p, VEC)));
 
@@ -199,6 +202,22 @@ function sessions(): Record<string, Script> {
   incomplete.rest(mi).step('END').send(msg('END', { flags: 0 }))
     .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
   s['incomplete.vec'] = incomplete;
+
+  const mp = new DataPhase(GOOD, CHUNK);
+  const repeats = new Script('repeats.vec', 'BEGIN and END sent again by a host that heard no answer (§4.4 Repeats, §4.7): a repeat changes nothing')
+    .step('BEGIN with FRESH').send(begin(GOOD.header, GOOD.total, CHUNK, FRESH)).expect(mp.beginAck())
+    .step('the same BEGIN again (its answer was lost): the session starts again at 512, the same answer')
+    .send(begin(GOOD.header, GOOD.total, CHUNK, FRESH)).expect(mp.beginAck())
+    .step('BEGIN without FRESH again: the session in RAM is resumed where it is, at 512')
+    .send(begin(GOOD.header, GOOD.total, CHUNK)).expect(mp.beginAck())
+    .step('the whole image, in order');
+  repeats.rest(mp)
+    .step('END').send(msg('END', { flags: 0 }))
+    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }))
+    .step('END again (its RESULT was lost): no session any more, nothing else changes').send(msg('END', { flags: 0 })).expect(result(STATUS.NO_SESSION!))
+    .step('HELLO: ota_0 is set to boot, which is what the host checks after NO_SESSION to a repeated END')
+    .send(hello()).expect(helloAck({ boot: 1, target: 2, parts: after(written(1)) }));
+  s['repeats.vec'] = repeats;
 
   const ma = new DataPhase(GOOD, CHUNK);
   s['abort.vec'] = new Script('abort.vec', 'ABORT drops the session; the running app and otadata are untouched')

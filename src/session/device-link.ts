@@ -6,7 +6,7 @@
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { FrameDecoder, decodeMessage, encodeMessage, type Message } from '../protocol/index.js';
+import { FrameDecoder, STATUS, decodeMessage, encodeMessage, type Message } from '../protocol/index.js';
 import type { Transport } from '../transport/transport.js';
 
 export type MessageOf<T extends Message['type']> = Extract<Message, { type: T }>;
@@ -39,6 +39,15 @@ export class DeviceLink {
   private listeners = new Set<(m: Message) => void>();
   private lostListeners = new Set<(e: OtaError) => void>();
   private lost: OtaError | undefined;
+  /**
+   * Milliseconds from sending the last request() that was answered to its answer (0: none yet):
+   * the round trip a repeat of an unanswered request is timed from (reply-timeout.ts).
+   */
+  lastRttMs = 0;
+  /** When the device last sent a frame we could decode (clock ms; -Infinity: never). */
+  heardAt = Number.NEGATIVE_INFINITY;
+  /** Until when the device said it will be busy (ACK(BUSY): now + busy_ms; SPEC §6.3). */
+  busyUntil = Number.NEGATIVE_INFINITY;
 
   constructor(
     readonly transport: Transport,
@@ -93,13 +102,16 @@ export class DeviceLink {
     opts: { pred?: (m: MessageOf<T>) => boolean; signal?: AbortSignal; what?: string } = {},
   ): Promise<MessageOf<T>> {
     const reply = this.wait(type, timeoutMs, opts);
+    const sentAt = this.clock.now();
     try {
       await this.send(m);
     } catch (e) {
       reply.catch(() => {});
       throw e;
     }
-    return reply;
+    const answer = await reply;
+    this.lastRttMs = this.clock.now() - sentAt;
+    return answer;
   }
 
   /**
@@ -143,6 +155,8 @@ export class DeviceLink {
       const m = decodeMessage(frame);
       if (!m) { this.counters.badPayload++; continue; }
       this.counters.receivedFrames++;
+      this.heardAt = this.clock.now();
+      if (m.type === 'ACK' && m.status === STATUS.BUSY) this.busyUntil = Math.max(this.busyUntil, this.heardAt + m.busyMs);
       for (const l of this.listeners) l(m);
       const w = this.waiters.find((x) => x.match(m));
       if (w) w.resolve(m);

@@ -19,9 +19,13 @@ export type ResumeEvent = { type: 'resume'; offset: number; total: number; targe
 export type ProgressEvent = { type: 'progress'; acked: number; total: number; elapsedMs: number };
 /**
  * A chunk is sent again: `lost` (a later one arrived, this one did not), `probe` (its resend went
- * unanswered for two round trips while credit allowed nothing else), or after a `timeout`.
+ * unanswered for two round trips while credit allowed nothing else), or after a `timeout`. Or a
+ * `request` (BEGIN, END) is sent again because the device said nothing for longer than it may
+ * (`unanswered`; offset 0 for BEGIN, the file length for END).
  */
-export type RetryEvent = { type: 'retry'; offset: number; reason: 'lost' | 'probe' | 'timeout' };
+export type RetryEvent =
+  | { type: 'retry'; offset: number; reason: 'lost' | 'probe' | 'timeout'; request?: undefined }
+  | { type: 'retry'; offset: number; reason: 'unanswered'; request: 'BEGIN' | 'END' };
 /** The device announced flash work (erase, or verification at the end) taking `ms`. */
 export type BusyEvent = { type: 'busy'; ms: number; offset?: number; phase?: 'key' | 'write' | 'verify' };
 /** The link or the session was lost; push() reconnects and resumes (attempt n). */

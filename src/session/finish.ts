@@ -8,12 +8,13 @@
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { END_FLAGS, END_TIMEOUT_MS, STATUS } from '../protocol/index.js';
+import { encodeMessage, END_FLAGS, END_TIMEOUT_MS, STATUS, type Message } from '../protocol/index.js';
 import type { Reporter } from '../reporter.js';
 import type { DeviceLink, MessageOf } from './device-link.js';
 import { slotLabel } from './device-summary.js';
 import type { EarlyEnd } from './early-end.js';
 import { connect } from './handshake.js';
+import { repeatWhenQuiet, replyTimeoutMs } from './reply-timeout.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 
 export interface FinishOptions {
@@ -30,6 +31,10 @@ export interface FinishOptions {
   total: number;
   /** END already sent after the last DATA frame (early-end.ts): wait for its RESULT first. */
   early?: EarlyEnd;
+  /** The data phase's smoothed round trip (ms; 0 if unknown): how soon a silent device gets END again. */
+  srttMs?: number;
+  /** Counts END repeats (reply-timeout.ts). */
+  onRepeat?: () => void;
 }
 
 export interface FinishResult {
@@ -46,6 +51,20 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
       o.reporter.event({ type: 'busy', ms: m.busyMs, phase: 'verify' });
     }
   });
+  const end: Message = { type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 };
+  let repeats = 0;
+  // A lost END or RESULT is sent again after a short silence, not after END_TIMEOUT: the device
+  // keeps sending ACKs while it takes in the last data, and announces verification with ACK(BUSY).
+  const stopRepeats = repeatWhenQuiet(link, {
+    clock: o.clock,
+    quietMs: replyTimeoutMs(o.srttMs || link.lastRttMs, encodeMessage(end).length, link.transport.baud),
+    resend: () => link.send(end),
+    onRepeat: () => {
+      repeats++;
+      o.onRepeat?.();
+      o.reporter.event({ type: 'retry', offset: o.total, reason: 'unanswered', request: 'END' });
+    },
+  });
   try {
     for (let attempt = 0; attempt < 3; attempt++) {
       const endSent = attempt === 0 && o.early !== undefined && !o.early.needsEnd;
@@ -55,7 +74,7 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
       } else {
         const pending = waitExtending(link, o, () => busy);
         try {
-          if (!endSent) await link.send({ type: 'END', flags: o.reboot ? END_FLAGS.REBOOT : 0 });
+          if (!endSent) await link.send(end);
           res = await pending;
         } catch (e) {
           pending.catch(() => {});
@@ -67,13 +86,14 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
       if (res.status === STATUS.NO_SESSION) {
         // First END: the device lost the session before verifying (it reset); resume it. A repeated
         // END: our first END may have worked and only its RESULT was lost; ask what boots now.
-        if (attempt === 0) throw new SessionLostError(o.total);
+        if (attempt === 0 && repeats === 0) throw new SessionLostError(o.total);
         return await confirmFromHello(link, o);
       }
       throw deviceStatusError(res.status, o.ctx, res.detail);
     }
     throw new OtaError('TIMEOUT', `the device did not report the result of verification within ${END_TIMEOUT_MS / 1000} s (3 attempts)`);
   } finally {
+    stopRepeats();
     off();
   }
 }

@@ -12,7 +12,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, encodeMessage, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
@@ -24,6 +24,7 @@ import { finishSession, type FinishResult } from './finish.js';
 import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
+import { repeatWhenQuiet, replyTimeoutMs } from './reply-timeout.js';
 import { withResumeHint } from './resume-hint.js';
 
 export interface PushOptions {
@@ -130,7 +131,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           }
           const chunk = pickChunk(opts.chunk, hello.maxFrame);
           const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
-          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, clock, opts.signal);
+          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, { clock, reporter, totals, signal: opts.signal });
           if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
           if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
           delivered = Math.max(delivered, began.nextOffset);
@@ -156,7 +157,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
             endSentTo = began.target;
             result = await finishSession(link, {
               clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-              slotName: (i) => slotSummary(hello, i).slot, early,
+              slotName: (i) => slotSummary(hello, i).slot, early, srttMs: stats.srttMs, onRepeat: () => { totals.retries++; },
             });
           } finally {
             early?.dispose();
@@ -267,10 +268,21 @@ function frameChunks(requested: number | undefined, hello: { flags: number; maxF
   return Math.max(1, Math.min(fits, requested ?? fits));
 }
 
-async function beginSession(link: DeviceLink, begin: Message, clock: Clock, signal?: AbortSignal) {
+async function beginSession(link: DeviceLink, begin: Message, o: { clock: Clock; reporter: Reporter; totals: Totals; signal?: AbortSignal }) {
+  const { clock, signal } = o;
   // A device may announce a long key unwrap or erase with ACK(BUSY) before its BEGIN_ACK.
   let busy = 0;
   const off = link.listen((m) => { if (m.type === 'ACK' && m.status === STATUS.BUSY) busy += m.busyMs; });
+  // A lost BEGIN or BEGIN_ACK is sent again after a short silence, not after BEGIN_TIMEOUT.
+  const stopRepeats = repeatWhenQuiet(link, {
+    clock,
+    quietMs: replyTimeoutMs(link.lastRttMs, encodeMessage(begin).length, link.transport.baud),
+    resend: () => link.send(begin),
+    onRepeat: () => {
+      o.totals.retries++;
+      o.reporter.event({ type: 'retry', offset: 0, reason: 'unanswered', request: 'BEGIN' });
+    },
+  });
   try {
     for (let first = true; ; first = false) {
       const used = busy;
@@ -283,6 +295,7 @@ async function beginSession(link: DeviceLink, begin: Message, clock: Clock, sign
       }
     }
   } finally {
+    stopRepeats();
     off();
   }
 }
