@@ -155,6 +155,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   };
 
   let allSent = p.onAllSent;
+  /** The early END got its final answer: the data phase is over whatever ACKs are still missing. */
+  let ended = false;
   // An END sent after the last frame (onAllSent) that finds data missing is answered INCOMPLETE:
   // every chunk sent before it and not held by the device was lost. Resend them now.
   const onIncomplete = (): void => {
@@ -164,7 +166,16 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   };
   const unlisten = link.listen((m) => {
     if (m.type === 'ACK') onAck(m);
-    else if (m.type === 'RESULT' && m.status === STATUS.INCOMPLETE && allSent === undefined && p.onAllSent) onIncomplete();
+    else if (m.type === 'RESULT' && allSent === undefined && p.onAllSent) {
+      if (m.status === STATUS.INCOMPLETE) onIncomplete();
+      else {
+        // Any other answer to the early END is final: OK means the device had every byte and
+        // verified the image (the ACK for the last frame was lost on the way); an error ends the
+        // session. Resending would only be answered NO_SESSION. finish.ts reads the RESULT.
+        ended = true;
+        notify();
+      }
+    }
   });
   // A cut cable (a USB adapter that vanished) ends the wait at once, not at the next RTO: the
   // caller's reconnect and resume start right away.
@@ -213,7 +224,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
 
   try {
     if (p.signal?.aborted) throw abortError();
-    while (acked < total) {
+    while (acked < total && !ended) {
       if (failure) throw failure;
       // 1. Resend what is known lost (lowest offset first), then 2. new chunks within credit.
       let k: number | undefined;

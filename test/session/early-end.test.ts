@@ -37,7 +37,7 @@ function tapped(host: Transport, clock: FakeClock, total: number, corrupt?: (m: 
   return log;
 }
 
-async function run(iramUart: boolean, corrupt?: (m: Message) => boolean) {
+async function run(iramUart: boolean, corrupt?: (m: Message) => boolean, corruptDevice?: (m: Message) => boolean) {
   const clock = new FakeClock();
   const flash = createFlashImage();
   const device = new SimDevice({ flash, key: DEVICE_KEY, clock, iramUart, flashTiming: 'instant', baud: 921600 });
@@ -47,6 +47,7 @@ async function run(iramUart: boolean, corrupt?: (m: Message) => boolean) {
   const open = async (): Promise<Transport> => {
     const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: LATENCY }, deviceToHost: { latencyMs: LATENCY } } });
     log = tapped(c.host, clock, image.length, corrupt);
+    if (corruptDevice) tapHostFrames(c.link[1], corruptDevice); // the device's writes
     return c.host;
   };
   const reporter = new MemoryReporter();
@@ -90,5 +91,24 @@ describe('END without waiting for the last ACK', () => {
     expect(spoiledChunks).toBeGreaterThan(0);
     expect(reporter.ofType('retry').map((e) => e['reason'])).toEqual(Array(spoiledChunks).fill('lost'));
     expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+
+  it('takes the RESULT as the end when the ACK for the last frame is lost on its way back', async () => {
+    // The device had every byte, verified, and answered the early END with RESULT(OK); only the
+    // ACK that completed the image was hit. The host used to keep probing for that ACK, got
+    // NO_SESSION for the probe and reconnected to find out what happened.
+    const imageLength = testImage(20_000, '3.0.0').length;
+    let spoiled = false;
+    const lastAck = (m: Message): boolean => {
+      if (spoiled || m.type !== 'ACK' || m.nextOffset !== imageLength) return false;
+      spoiled = true;
+      return true;
+    };
+    const { out, reporter } = await run(true, undefined, lastAck);
+    expect(spoiled).toBe(true);
+    expect(out.error).toBeUndefined();
+    expect(reporter.ofType('resync')).toEqual([]);
+    expect(reporter.ofType('retry')).toEqual([]);
+    expect(out.value!.after.boot).toMatchObject({ slot: 'ota_0', version: '3.0.0' });
   });
 });
