@@ -33,7 +33,7 @@ export interface FinishOptions {
   early?: EarlyEnd;
   /** The data phase's smoothed round trip (ms; 0 if unknown): how soon a silent device gets END again. */
   srttMs?: number;
-  /** Counts END repeats (reply-timeout.ts). */
+  /** Called for each END repeat (reply-timeout.ts); without it END is not repeated, only retried after END_TIMEOUT. */
   onRepeat?: () => void;
 }
 
@@ -55,7 +55,7 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
   let repeats = 0;
   // A lost END or RESULT is sent again after a short silence, not after END_TIMEOUT: the device
   // keeps sending ACKs while it takes in the last data, and announces verification with ACK(BUSY).
-  const stopRepeats = repeatWhenQuiet(link, {
+  const stopRepeats = !o.onRepeat ? () => {} : repeatWhenQuiet(link, {
     clock: o.clock,
     quietMs: replyTimeoutMs(o.srttMs || link.lastRttMs, encodeMessage(end).length, link.transport.baud),
     resend: () => link.send(end),

@@ -48,6 +48,12 @@ export interface PushOptions {
    * it takes multi-chunk frames (HELLO_ACK bit5); 1 = one chunk per frame.
    */
   chunksPerFrame?: number;
+  /**
+   * Send BEGIN or END again when the device stays silent for longer than SPEC §6.3 allows
+   * (reply-timeout.ts; default true). False waits out BEGIN_TIMEOUT / END_TIMEOUT before
+   * reconnecting, as before: the side-by-side in scripts/bench/loss-sweep.ts.
+   */
+  repeatRequests?: boolean;
   connectTimeoutMs?: number;
   /** How long to wait for a vanished port to come back (USB re-enumeration after a reset). */
   reconnectTimeoutMs?: number;
@@ -131,7 +137,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           }
           const chunk = pickChunk(opts.chunk, hello.maxFrame);
           const flags = (opts.allowDowngrade ? BEGIN_FLAGS.ALLOW_DOWNGRADE : 0) | (opts.fresh && attempt === 0 ? BEGIN_FLAGS.FRESH : 0);
-          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, { clock, reporter, totals, signal: opts.signal });
+          const began = await beginSession(link, { type: 'BEGIN', flags, chunk, total: opts.image.length, header: header.raw }, { clock, reporter, totals, repeat: opts.repeatRequests ?? true, signal: opts.signal });
           if (began.status !== STATUS.OK) throw deviceStatusError(began.status, ctx, began.detail);
           if (attempt === 0) resumeOffset = began.nextOffset > ENC_HEADER_SIZE ? began.nextOffset : 0;
           delivered = Math.max(delivered, began.nextOffset);
@@ -157,7 +163,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
             endSentTo = began.target;
             result = await finishSession(link, {
               clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
-              slotName: (i) => slotSummary(hello, i).slot, early, srttMs: stats.srttMs, onRepeat: () => { totals.retries++; },
+              slotName: (i) => slotSummary(hello, i).slot, early,
+              ...(opts.repeatRequests !== false && { srttMs: stats.srttMs, onRepeat: () => { totals.retries++; } }),
             });
           } finally {
             early?.dispose();
@@ -268,13 +275,13 @@ function frameChunks(requested: number | undefined, hello: { flags: number; maxF
   return Math.max(1, Math.min(fits, requested ?? fits));
 }
 
-async function beginSession(link: DeviceLink, begin: Message, o: { clock: Clock; reporter: Reporter; totals: Totals; signal?: AbortSignal }) {
+async function beginSession(link: DeviceLink, begin: Message, o: { clock: Clock; reporter: Reporter; totals: Totals; repeat: boolean; signal?: AbortSignal }) {
   const { clock, signal } = o;
   // A device may announce a long key unwrap or erase with ACK(BUSY) before its BEGIN_ACK.
   let busy = 0;
   const off = link.listen((m) => { if (m.type === 'ACK' && m.status === STATUS.BUSY) busy += m.busyMs; });
   // A lost BEGIN or BEGIN_ACK is sent again after a short silence, not after BEGIN_TIMEOUT.
-  const stopRepeats = repeatWhenQuiet(link, {
+  const stopRepeats = !o.repeat ? () => {} : repeatWhenQuiet(link, {
     clock,
     quietMs: replyTimeoutMs(link.lastRttMs, encodeMessage(begin).length, link.transport.baud),
     resend: () => link.send(begin),

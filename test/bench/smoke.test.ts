@@ -183,3 +183,20 @@ describe('bench report writers', () => {
     expect(judge([e('pty', 11), { ...e('pty-wide', 12, true), ok: false }]).ok).toBe(false); // a failed run passes nothing
   });
 });
+
+describe('loss sweep (scripts/bench/loss-sweep.ts)', () => {
+  it('runs each variant over the same seeds in virtual time and prints the table', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench/loss-sweep.ts', '--seeds', '2', '--size', '65536', '--baud', '921600', '--variants', 'default,no-repeat+frame-chunks=1'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^variant\s+pushes\s+failed\s+mean eff/);
+    expect(lines[1]).toMatch(/^default\s+2\s+0\s+0\.\d{3}/);
+    expect(lines[2]).toMatch(/^no-repeat\+frame-chunks=1\s+2\s+0\s+0\.\d{3}/);
+  });
+
+  it('refuses a variant it does not know', () => {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/bench/loss-sweep.ts', '--seeds', '1', '--size', '65536', '--variants', 'turbo'], { encoding: 'utf8', timeout: 60_000 });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/unknown variant part "turbo"/);
+  });
+});
