@@ -3,8 +3,8 @@
  * follow at once. Frames cannot overtake each other on a serial line, so END reaches the device
  * after them; if all of them arrived intact the device verifies straight away and the RESULT comes
  * back one round trip sooner than after "last ACK, then END". If one was lost, the device answers
- * INCOMPLETE and keeps the session; the uploader resends the hole as usual and finishSession sends
- * END again.
+ * INCOMPLETE and keeps the session; the uploader resends the hole and sends END again right behind
+ * the resends (and again, should a resend be lost too).
  *
  * Only for a device whose UART is IRAM-safe (HELLO_ACK flags bit4): a device that loses input
  * during flash work plans its credit so nothing arrives in a blackout, and an END it did not ask
@@ -26,10 +26,11 @@ export class EarlyEnd {
     });
   }
 
-  /** Sends END (once). */
+  /** Sends END: once, and again after an INCOMPLETE (behind the resends it asked for). */
   async send(): Promise<void> {
-    if (this.sent) return;
+    if (this.sent && this.result?.status !== STATUS.INCOMPLETE) return;
     this.sent = true;
+    this.result = undefined;
     await this.link.send({ type: 'END', flags: this.reboot ? END_FLAGS.REBOOT : 0 });
   }
 
