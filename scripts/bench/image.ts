@@ -5,7 +5,7 @@
  * keeps XMODEM from padding the last block.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildAppImage, ENC_HEADER_SIZE, encryptImage, loadEncryptionKey } from '../../src/image/index.js';
@@ -25,7 +25,12 @@ export interface BenchImage {
   version: string;
 }
 
-export function makeBenchImage(dir: string, totalBytes: number, seed = 1): BenchImage {
+/**
+ * `reuse`: take `dir/bench-<totalBytes>.enc` as it is when it exists (the app is rebuilt from the
+ * seed to check against), so that runs of two builds push the very same bytes: the encryption
+ * draws a new AES key, IV and RSA padding every time.
+ */
+export function makeBenchImage(dir: string, totalBytes: number, seed = 1, reuse = false): BenchImage {
   const version = `9.${seed}.${totalBytes}`;
   const want = totalBytes - ENC_HEADER_SIZE;
   let app = buildAppImage({ version, projectName: 'ota_uart_bench', size: want, seed });
@@ -34,8 +39,8 @@ export function makeBenchImage(dir: string, totalBytes: number, seed = 1): Bench
     app = buildAppImage({ version, projectName: 'ota_uart_bench', size: want + extra, seed });
   }
   if (app.length !== want) throw new Error(`cannot build an app of exactly ${want} bytes (got ${app.length})`);
-  const enc = encryptImage(app, loadEncryptionKey(readFileSync(SIM_PUBLIC_KEY)));
   const path = join(dir, `bench-${totalBytes}.enc`);
+  const enc = reuse && existsSync(path) ? readFileSync(path) : encryptImage(app, loadEncryptionKey(readFileSync(SIM_PUBLIC_KEY)));
   writeFileSync(path, enc);
   return { path, bytes: enc.length, sha256: sha256(enc), app, version };
 }

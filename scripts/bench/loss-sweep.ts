@@ -12,11 +12,16 @@
  *
  *   npx tsx scripts/bench/loss-sweep.ts [--baud 3000000] [--latency 16] [--ber 1e-5] [--seeds 40]
  *       [--size 1048576] [--variants default,no-repeat,frame-chunks=1] [--flash instant|esp32]
+ *       [--image-dir DIR]
+ *
+ * The encrypted image is new every run (a fresh AES key, IV and RSA padding), which moves where the
+ * bit errors land. `--image-dir DIR` keeps it in DIR and reuses it, so that runs of two builds (a
+ * git worktree each) push the very same bytes over the very same noise.
  *
  * Variants: `default` (push as shipped), `no-repeat` (BEGIN/END not repeated after a silence,
  * repeatRequests: false), `frame-chunks=N`, `chunk=N`; join several with `+` (no-repeat+chunk=512).
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,6 +41,7 @@ const { values: a } = parseArgs({
     size: { type: 'string', default: String(1024 * 1024) },
     variants: { type: 'string', default: 'default,no-repeat' },
     flash: { type: 'string', default: 'instant' },
+    'image-dir': { type: 'string' },
   },
 });
 const baud = Number(a.baud);
@@ -57,10 +63,11 @@ function variantOptions(v: string): Partial<PushOptions> {
   return o;
 }
 
-const work = mkdtempSync(join(tmpdir(), 'ota-uart-sweep-'));
-const bench = makeBenchImage(work, Number(a.size));
+const work = a['image-dir'] ?? mkdtempSync(join(tmpdir(), 'ota-uart-sweep-'));
+mkdirSync(work, { recursive: true });
+const bench = makeBenchImage(work, Number(a.size), 1, a['image-dir'] !== undefined);
 const image = readFileSync(bench.path);
-rmSync(work, { recursive: true, force: true });
+if (a['image-dir'] === undefined) rmSync(work, { recursive: true, force: true });
 const key = loadDecryptionKey(readFileSync(SIM_KEY));
 
 interface Sample { seed: number; seconds: number; efficiency: number; retries: number; resyncs: number; why: string[]; ok: boolean }
