@@ -9,6 +9,7 @@
 import type { Argv } from 'yargs';
 import { OtaError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
+import { latencyTimerOf, type LatencyTimer } from '../transport/latency-timer.js';
 import { listSerialPorts, openSerialTransport, type PortInfo } from '../transport/serial.js';
 import { expandPortGlob } from './port-glob.js';
 import { terminal } from './terminal.js';
@@ -35,12 +36,15 @@ export interface PortBackend {
   openSerial(path: string, baud: number): Promise<Transport>;
   listPorts(): Promise<PortInfo[]>;
   expandGlob(pattern: string): Promise<string[]>;
+  /** The adapter's latency timer, where the OS shows one (FTDI on Linux). */
+  latencyTimer?(path: string): LatencyTimer | undefined;
 }
 
 const serialBackend: PortBackend = {
   openSerial: (path, baud) => openSerialTransport(path, { baud }),
   listPorts: () => listSerialPorts(),
   expandGlob: async (pattern) => expandPortGlob(pattern),
+  latencyTimer: (path) => latencyTimerOf(path),
 };
 
 let backend: PortBackend = serialBackend;

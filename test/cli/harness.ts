@@ -10,6 +10,7 @@ import { OtaError } from '../../src/errors.js';
 import { main } from '../../src/cli/main.js';
 import { setOutput } from '../../src/cli/output.js';
 import { portBackend, setPortBackend, type PortBackend } from '../../src/cli/port-opener.js';
+import type { LatencyTimer } from '../../src/transport/latency-timer.js';
 import { terminal } from '../../src/cli/terminal.js';
 import { createMemoryLink } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/transport.js';
@@ -61,6 +62,8 @@ export class FakeBench implements PortBackend {
   listed: PortInfo[] = [];
   /** What openSerial throws for a path, instead of connecting (port errors). */
   readonly openErrors = new Map<string, OtaError>();
+  /** Latency timers (ms) of the (fake) FTDI adapters, by path. */
+  readonly latencyTimers = new Map<string, number>();
   /** Rates the (fake) USB adapter refuses, at open and on a switch, like a real driver's EINVAL. */
   readonly refusedBauds = new Set<number>();
   private prev: PortBackend | undefined;
@@ -88,6 +91,10 @@ export class FakeBench implements PortBackend {
       return setBaud(rate);
     };
     return h;
+  }
+  latencyTimer(path: string): LatencyTimer | undefined {
+    const ms = this.latencyTimers.get(path);
+    return ms === undefined ? undefined : { ms, file: `/sys/bus/usb-serial/devices/${path.split('/').pop()}/latency_timer` };
   }
   async listPorts(): Promise<PortInfo[]> {
     return this.listed;

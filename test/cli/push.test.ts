@@ -37,6 +37,36 @@ describe('ota-uart push (one device)', () => {
     expect(r.stdout).toEqual([]);
   });
 
+  it('names an FTDI latency timer above 1 ms and how to set it, only where it matters', async () => {
+    const b = fresh();
+    b.plug('/dev/ttyUSB0');
+    b.latencyTimers.set('/dev/ttyUSB0', 16);
+    const r = await runCli(['push', image, '--port', '/dev/ttyUSB0']);
+    expect(r.status).toBe(0);
+    const text = r.stderr.join('\n');
+    expect(text).toMatch(/\/dev\/ttyUSB0 is an FTDI adapter with a 16 ms latency timer/);
+    expect(text).toContain('echo 1 | sudo tee /sys/bus/usb-serial/devices/ttyUSB0/latency_timer');
+    // 1 ms already, a low rate, or an adapter without the timer (CP210x, CH34x): nothing to say.
+    for (const [ms, extra] of [[1, []], [16, ['--baud', '115200']], [undefined, []]] as const) {
+      const c = fresh();
+      c.plug('/dev/ttyUSB0');
+      if (ms !== undefined) c.latencyTimers.set('/dev/ttyUSB0', ms);
+      const q = await runCli(['push', image, '--port', '/dev/ttyUSB0', ...extra]);
+      expect(q.status).toBe(0);
+      expect(q.stderr.join('\n')).not.toMatch(/latency timer/);
+    }
+  });
+
+  it('--json carries the latency-timer hint as an info log event', async () => {
+    const b = fresh();
+    b.plug('/dev/ttyUSB0');
+    b.latencyTimers.set('/dev/ttyUSB0', 16);
+    const r = await runCli(['push', image, '--port', '/dev/ttyUSB0', '--json']);
+    expect(r.status).toBe(0);
+    expect(r.json[0]).toMatchObject({ type: 'log', level: 'info', port: '/dev/ttyUSB0' });
+    expect(String(r.json[0]!.message)).toMatch(/16 ms latency timer/);
+  });
+
   it('--json writes NDJSON events and one result record on stdout', async () => {
     const b = fresh();
     b.plug('/dev/ttyUSB0', { runVersion: '1.4.0' });

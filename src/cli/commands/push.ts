@@ -2,7 +2,8 @@
 import type { Argv, CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
 import { pushToTarget, type DeviceOutcome, type DevicePushOptions } from '../../session/index.js';
-import { aboutPort, defaultToSim, openerFor, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
+import { aboutPort, DEFAULT_BAUD, defaultToSim, openerFor, portBackend, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
+import { latencyTimerHint } from '../../transport/latency-timer.js';
 import { loadImageArg, type ImageArg } from '../image-arg.js';
 import { createPushView } from '../push-reporter.js';
 import { formatDeviceTable, formatPush } from '../push-summary.js';
@@ -87,7 +88,10 @@ export async function runPush(args: PushArgs): Promise<void> {
           outcome = await pushToTarget({ port, open: () => Promise.reject(handle) }, settings);
         } else {
           try {
-            outcome = await pushToTarget({ port: handle.label, open: handle.open }, settings, view.reporterFor(handle.label));
+            const reporter = view.reporterFor(handle.label);
+            const hint = port === 'sim' ? undefined : latencyTimerHint(handle.label, portBackend().latencyTimer?.(port), args.baud ?? DEFAULT_BAUD);
+            if (hint) reporter.event({ type: 'log', level: 'info', message: hint });
+            outcome = await pushToTarget({ port: handle.label, open: handle.open }, settings, reporter);
           } finally {
             await handle.dispose().catch(() => {});
           }
