@@ -12,7 +12,7 @@
  *
  *   npx tsx scripts/bench/loss-sweep.ts [--baud 3000000] [--latency 16] [--ber 1e-5] [--seeds 40]
  *       [--size 1048576] [--variants default,no-repeat,frame-chunks=1] [--flash instant|esp32]
- *       [--image-dir DIR]
+ *       [--image-dir DIR] [--window BYTES]
  *
  * The encrypted image is new every run (a fresh AES key, IV and RSA padding), which moves where the
  * bit errors land. `--image-dir DIR` keeps it in DIR and reuses it, so that runs of two builds (a
@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { FakeClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
 import { loadDecryptionKey } from '../../src/image/index.js';
+import { DURABLE_INTERVAL } from '../../src/protocol/index.js';
 import { push, type PushOptions } from '../../src/session/index.js';
 import { seededRng } from '../../src/transport/rng.js';
 import { makeBenchImage, SIM_KEY } from './image.js';
@@ -42,6 +43,7 @@ const { values: a } = parseArgs({
     variants: { type: 'string', default: 'default,no-repeat' },
     flash: { type: 'string', default: 'instant' },
     'image-dir': { type: 'string' },
+    window: { type: 'string' },
   },
 });
 const baud = Number(a.baud);
@@ -75,7 +77,12 @@ interface Sample { seed: number; seconds: number; efficiency: number; retries: n
 async function once(seed: number, extra: Partial<PushOptions>): Promise<Sample> {
   const clock = new FakeClock();
   const flash = createFlashImage();
-  const device = new SimDevice({ flash, key, clock, flashTiming, baud, maxBaud: baud });
+  const device = new SimDevice({
+    flash, key, clock, flashTiming, baud, maxBaud: baud,
+    // ESP32 timings: the resume record every 64 KiB, as the ESP-IDF component keeps it (as the bench's flash rows).
+    ...(flashTiming === 'esp32' && { recordInterval: DURABLE_INTERVAL }),
+    ...(a.window !== undefined && { window: Number(a.window) }),
+  });
   const rng = seededRng(seed); // the same link noise for a seed in every variant
   const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs, ber, rng }, deviceToHost: { latencyMs, ber, rng } } });
   const why: string[] = [];
@@ -103,7 +110,7 @@ try {
   process.exit(2);
 }
 const results = new Map<string, Sample[]>(variants.map((v) => [v, []]));
-process.stderr.write(`loss sweep: ${baud} baud, ${latencyMs} ms each way, BER ${ber}, ${image.length} bytes, flash ${flashTiming}, seeds 1..${seeds}\n`);
+process.stderr.write(`loss sweep: ${baud} baud, ${latencyMs} ms each way, BER ${ber}, ${image.length} bytes, flash ${flashTiming}, device window ${a.window ?? 'default'}, seeds 1..${seeds}\n`);
 for (let seed = 1; seed <= seeds; seed++) {
   for (const v of variants) results.get(v)!.push(await once(seed, variantOptions(v)));
   process.stderr.write(`\r  seed ${seed}/${seeds}`);
