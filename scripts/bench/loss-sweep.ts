@@ -83,6 +83,11 @@ async function once(seed: number, extra: Partial<PushOptions>): Promise<Sample> 
     ...(flashTiming === 'esp32' && { recordInterval: DURABLE_INTERVAL }),
     ...(a.window !== undefined && { window: Number(a.window) }),
   });
+  // Let it boot first (ESP32 timings model the boot too): the bench starts pushing once the
+  // simulator says it booted, and so does a user.
+  let booted = false;
+  void device.settled().then(() => { booted = true; });
+  while (!booted) await clock.advance(1);
   const rng = seededRng(seed); // the same link noise for a seed in every variant
   const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs, ber, rng }, deviceToHost: { latencyMs, ber, rng } } });
   const why: string[] = [];
