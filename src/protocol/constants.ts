@@ -1,8 +1,8 @@
 /**
  * Wire constants of protocol version 1 (protocol/SPEC.md §4, §4.2, §4.4, §4.7, §8).
  *
- * Pure data, no dependencies. `scripts/check-constants.ts` checks these values against the SPEC
- * tables and the C receiver's headers, so change them only together with SPEC.md.
+ * Pure data, no dependencies. test/protocol/constants.test.ts checks the §8 values against SPEC.md
+ * and the C receiver's otarx_config.h, so change them only together with SPEC.md.
  */
 
 /** Frame layout / protocol version this host speaks (SPEC §2.1). */

@@ -3,7 +3,8 @@
  * CLI exit status and a default host message. Depends on constants.ts and ../errors.ts.
  *
  * The session layer adds context (file name, versions, sizes) to the message; the code and exit
- * status always come from here, and scripts/check-constants.ts checks this table against SPEC §5.
+ * status always come from here, and test/protocol/constants.test.ts checks this table against SPEC §5
+ * and the C receiver's otarx_err.h.
  */
 import { EXIT_STATUS, OtaError, type ErrorCode } from '../errors.js';
 import { STATUS, type StatusName } from './constants.js';
