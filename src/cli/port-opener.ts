@@ -9,7 +9,7 @@
 import type { Argv } from 'yargs';
 import { OtaError } from '../errors.js';
 import type { Transport } from '../transport/transport.js';
-import { latencyTimerOf, type LatencyTimer } from '../transport/latency-timer.js';
+import { latencyTimerHint, latencyTimerOf, type LatencyTimer } from '../transport/latency-timer.js';
 import { listSerialPorts, openSerialTransport, type PortInfo } from '../transport/serial.js';
 import { expandPortGlob } from './port-glob.js';
 import { terminal } from './terminal.js';
@@ -156,6 +156,15 @@ export async function openerFor(port: string, args: PortArgs): Promise<PortHandl
     label: port,
     dispose: async () => {},
   };
+}
+
+/**
+ * What the user could change about the adapter on `port` to push faster at `baud` (an FTDI latency
+ * timer above 1 ms, transport/latency-timer.ts), as one message; undefined if nothing.
+ */
+export function adapterHint(port: string, baud: number | undefined): string | undefined {
+  if (port === 'sim') return undefined;
+  return latencyTimerHint(port, backend.latencyTimer?.(port), baud ?? DEFAULT_BAUD);
 }
 
 /**

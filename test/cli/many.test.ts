@@ -123,6 +123,19 @@ describe('ota-uart station', () => {
     expect(lines.map((l) => l.code)).toEqual(['OK', 'WRONG_KEY', 'OK']);
   });
 
+  it('names an FTDI latency timer above 1 ms once per port, at its first device', async () => {
+    bench = new FakeBench().install();
+    bench.plug('/dev/ttyUSB0');
+    bench.plug('/dev/ttyUSB1');
+    bench.latencyTimers.set('/dev/ttyUSB0', 16);
+    bench.latencyTimers.set('/dev/ttyUSB1', 1);
+    const r = await runCli(['station', image, '--ports', '/dev/ttyUSB*', '--poll', '50', '--count', '2']);
+    expect(r.status).toBe(0);
+    const hints = r.stderr.filter((l) => /latency timer/.test(l));
+    expect(hints).toHaveLength(1);
+    expect(hints[0]).toMatch(/^\[\/dev\/ttyUSB0\] \/dev\/ttyUSB0 is an FTDI adapter with a 16 ms latency timer/);
+  });
+
   it('prints a running tally for people', async () => {
     bench = new FakeBench().install();
     bench.plug('/dev/ttyUSB0');

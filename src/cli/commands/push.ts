@@ -2,8 +2,7 @@
 import type { Argv, CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
 import { pushToTarget, type DeviceOutcome, type DevicePushOptions } from '../../session/index.js';
-import { aboutPort, DEFAULT_BAUD, defaultToSim, openerFor, portBackend, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
-import { latencyTimerHint } from '../../transport/latency-timer.js';
+import { aboutPort, adapterHint, defaultToSim, openerFor, resolvePorts, type MultiPortArgs, withMultiPortOptions } from '../port-opener.js';
 import { loadImageArg, type ImageArg } from '../image-arg.js';
 import { createPushView } from '../push-reporter.js';
 import { formatDeviceTable, formatPush } from '../push-summary.js';
@@ -89,7 +88,7 @@ export async function runPush(args: PushArgs): Promise<void> {
         } else {
           try {
             const reporter = view.reporterFor(handle.label);
-            const hint = port === 'sim' ? undefined : latencyTimerHint(handle.label, portBackend().latencyTimer?.(port), args.baud ?? DEFAULT_BAUD);
+            const hint = adapterHint(port, args.baud);
             if (hint) reporter.event({ type: 'log', level: 'info', message: hint });
             outcome = await pushToTarget({ port: handle.label, open: handle.open }, settings, reporter);
           } finally {

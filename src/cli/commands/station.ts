@@ -3,7 +3,7 @@ import type { CommandModule } from 'yargs';
 import { OtaError } from '../../errors.js';
 import { runStation, type DeviceRecord, type StationTally } from '../../session/index.js';
 import { loadImageArg } from '../image-arg.js';
-import { openerFor, portBackend, portList, type PortHandle } from '../port-opener.js';
+import { adapterHint, openerFor, portBackend, portList, type PortHandle } from '../port-opener.js';
 import { createPushView } from '../push-reporter.js';
 import { openReportFile } from '../report-file.js';
 import { runStoppable, terminal } from '../terminal.js';
@@ -54,7 +54,12 @@ export async function runStationCommand(args: StationArgs): Promise<void> {
         listPorts,
         openPort: async (port) => {
           let h = handles.get(port);
-          if (!h) { h = await openerFor(port, args); handles.set(port, h); }
+          if (!h) {
+            h = await openerFor(port, args);
+            handles.set(port, h);
+            const hint = adapterHint(port, args.baud); // once per port, at its first device
+            if (hint) view.reporterFor(port).event({ type: 'log', level: 'info', message: hint });
+          }
           return h.open();
         },
         pollMs: args.poll,
