@@ -8,13 +8,13 @@
  */
 import type { Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
-import { encodeMessage, END_FLAGS, END_TIMEOUT_MS, STATUS, type Message } from '../protocol/index.js';
+import { END_FLAGS, END_TIMEOUT_MS, STATUS, type Message } from '../protocol/index.js';
 import type { Reporter } from '../reporter.js';
 import type { DeviceLink, MessageOf } from './device-link.js';
 import { slotLabel } from './device-summary.js';
 import type { EarlyEnd } from './early-end.js';
 import { connect } from './handshake.js';
-import { repeatWhenQuiet, replyTimeoutMs } from './reply-timeout.js';
+import { repeatRequest } from './reply-timeout.js';
 import { deviceStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 
 export interface FinishOptions {
@@ -55,10 +55,9 @@ export async function finishSession(link: DeviceLink, o: FinishOptions): Promise
   let repeats = 0;
   // A lost END or RESULT is sent again after a short silence, not after END_TIMEOUT: the device
   // keeps sending ACKs while it takes in the last data, and announces verification with ACK(BUSY).
-  const stopRepeats = !o.onRepeat ? () => {} : repeatWhenQuiet(link, {
+  const stopRepeats = !o.onRepeat ? () => {} : repeatRequest(link, end, {
     clock: o.clock,
-    quietMs: replyTimeoutMs(o.srttMs || link.lastRttMs, encodeMessage(end).length, link.transport.baud),
-    resend: () => link.send(end),
+    rttMs: o.srttMs || link.lastRttMs,
     onRepeat: () => {
       repeats++;
       o.onRepeat?.();

@@ -12,7 +12,7 @@
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
-import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, encodeMessage, type Message } from '../protocol/index.js';
+import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
 import { DeviceLink } from './device-link.js';
@@ -24,7 +24,7 @@ import { finishSession, type FinishResult } from './finish.js';
 import { deviceStatusError, noTargetError, SessionLostError, type StatusContext } from './status-errors.js';
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
-import { repeatWhenQuiet, replyTimeoutMs } from './reply-timeout.js';
+import { repeatRequest } from './reply-timeout.js';
 import { withResumeHint } from './resume-hint.js';
 
 export interface PushOptions {
@@ -281,10 +281,9 @@ async function beginSession(link: DeviceLink, begin: Message, o: { clock: Clock;
   let busy = 0;
   const off = link.listen((m) => { if (m.type === 'ACK' && m.status === STATUS.BUSY) busy += m.busyMs; });
   // A lost BEGIN or BEGIN_ACK is sent again after a short silence, not after BEGIN_TIMEOUT.
-  const stopRepeats = !o.repeat ? () => {} : repeatWhenQuiet(link, {
+  const stopRepeats = !o.repeat ? () => {} : repeatRequest(link, begin, {
     clock,
-    quietMs: replyTimeoutMs(link.lastRttMs, encodeMessage(begin).length, link.transport.baud),
-    resend: () => link.send(begin),
+    rttMs: link.lastRttMs,
     onRepeat: () => {
       o.totals.retries++;
       o.reporter.event({ type: 'retry', offset: 0, reason: 'unanswered', request: 'BEGIN' });

@@ -11,7 +11,7 @@
  * by asking HELLO what boots.
  */
 import type { Clock, Timer } from '../clock.js';
-import { MIN_RTO_MS } from '../protocol/index.js';
+import { encodeMessage, MIN_RTO_MS, type Message } from '../protocol/index.js';
 import type { DeviceLink } from './device-link.js';
 
 /** Longest a device may work on a request without announcing it with ACK(BUSY) (SPEC §6.3). */
@@ -71,4 +71,17 @@ export function repeatWhenQuiet(link: DeviceLink, o: RepeatOptions): () => void 
     stopped = true;
     timer?.cancel();
   };
+}
+
+/**
+ * repeatWhenQuiet for one request (BEGIN, END): sends `request` again, timed by `rttMs` and the
+ * request's own size at the link's current rate.
+ */
+export function repeatRequest(link: DeviceLink, request: Message, o: { clock: Clock; rttMs: number; onRepeat: (n: number) => void }): () => void {
+  return repeatWhenQuiet(link, {
+    clock: o.clock,
+    quietMs: replyTimeoutMs(o.rttMs, encodeMessage(request).length, link.transport.baud),
+    resend: () => link.send(request),
+    onRepeat: o.onRepeat,
+  });
 }
