@@ -17,9 +17,15 @@ export function formatPush(r: PushResult, image: string): string {
       ['transfer', `${formatBytes(r.bytesSent)} in ${r.seconds.toFixed(2)} s, ${formatRate(r.bytesPerSecond)} at ${r.baud} baud${eff}`],
       ['resume offset', r.resumeOffset > 0 ? `${r.resumeOffset} (continued an earlier transfer)` : '0 (fresh start)'],
       ['retries', `${r.retries} (timeouts ${r.timeouts}, CRC errors ${r.crcErrors}, reconnects ${r.resyncs})`],
+      ...(r.suggestedChunk !== undefined ? [['advice', chunkAdvice(r, r.suggestedChunk)] as [string, string]] : []),
       ['next', next],
     ], '  '),
   ].join('\n');
+}
+
+function chunkAdvice(r: PushResult, suggested: number): string {
+  const share = Math.round((100 * r.retries) / Math.max(1, Math.ceil(r.bytesSent / Math.max(1, r.chunk))));
+  return `${share}% of the ${r.chunk}-byte chunks were resent: the line is noisy. With --chunk ${suggested} each flipped bit costs less, and the window still covers the round trip (${Math.round(r.roundTripMs)} ms)`;
 }
 
 /** One row per device, then a count and each failure's message. */

@@ -35,6 +35,8 @@ export interface DeviceRecord {
   timeouts: number;
   crcErrors: number;
   resyncs: number;
+  /** A smaller --chunk for this line, when a successful push resent many chunks (chunk-advice.ts). */
+  suggestedChunk?: number;
 }
 
 /**
@@ -77,6 +79,7 @@ export function deviceRecord(
       ...base, ok: true, code: 'OK', exitStatus: 0,
       after: { boot: { slot: r.after.boot.slot, version: r.after.boot.version, secureVersion: r.after.boot.secureVersion } },
       bytes: r.bytes, bytesSent: r.bytesSent, baud: r.baud, bytesPerSecond: Math.round(r.bytesPerSecond), resumeOffset: r.resumeOffset, retries: r.retries, timeouts: r.timeouts, crcErrors: r.crcErrors, resyncs: r.resyncs,
+      ...(r.suggestedChunk !== undefined && { suggestedChunk: r.suggestedChunk }),
     };
   }
   const err = toOtaError(outcome.error);

@@ -25,6 +25,7 @@ import { deviceStatusError, noTargetError, SessionLostError, type StatusContext 
 import { newUploadStats, uploadData, type UploadStats } from './uploader.js';
 import { reopenWithin } from './reconnect.js';
 import { repeatRequest } from './reply-timeout.js';
+import { smallerChunkAdvice } from './chunk-advice.js';
 import { withResumeHint } from './resume-hint.js';
 
 export interface PushOptions {
@@ -81,6 +82,12 @@ export interface PushResult {
   retries: number;
   timeouts: number;
   crcErrors: number;
+  /** DATA chunk size of the (last) session. */
+  chunk: number;
+  /** Smoothed round trip of the data phase (ms; 0 when nothing was measured). */
+  roundTripMs: number;
+  /** A smaller chunk to use on this line next time (chunk-advice.ts), when the resends call for one. */
+  suggestedChunk?: number;
   counters: Record<string, number>;
 }
 
@@ -103,6 +110,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   let endSentTo: number | undefined;
   /** Highest offset the device acknowledged (or resumed at): what a failure message reports. */
   let delivered = 0;
+  /** The chunk size and data-phase round trip of the last session (for the result). */
+  let used = { chunk: 0, roundTripMs: 0 };
 
   try {
     for (let attempt = 0; ; attempt++) {
@@ -160,6 +169,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
                 reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 });
               },
             });
+            used = { chunk, roundTripMs: stats.srttMs };
             endSentTo = began.target;
             result = await finishSession(link, {
               clock, reporter, signal: opts.signal, reboot: !!opts.reboot, ctx, target: began.target, total: opts.image.length,
@@ -191,8 +201,12 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           retries: totals.retries,
           timeouts: totals.timeouts,
           crcErrors: totals.crc,
+          chunk: used.chunk,
+          roundTripMs: Math.round(used.roundTripMs * 10) / 10,
           counters: { ...link.decoder.counters, ...link.counters },
         };
+        const suggestedChunk = smallerChunkAdvice({ chunk: used.chunk, retries: totals.retries, bytesSent: totals.sent, baud, roundTripMs: used.roundTripMs });
+        if (suggestedChunk !== undefined) out.suggestedChunk = suggestedChunk;
         reporter.event({ type: 'result', ok: true, ...out });
         return out;
       } catch (e) {
