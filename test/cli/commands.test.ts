@@ -130,6 +130,21 @@ describe('ota-uart ports', () => {
     expect(JSON.parse(j.stdout.join('\n'))).toHaveLength(2);
   });
 
+  it('shows an FTDI adapter\'s latency timer when it is above 1 ms (and in --json)', async () => {
+    bench = new FakeBench().install();
+    bench.listed = [
+      { path: '/dev/ttyUSB0', vendorId: '0403', productId: '6010', hint: 'FTDI FT2232 (ESP-Prog and JTAG boards)' },
+      { path: '/dev/ttyUSB1', vendorId: '0403', productId: '6001', hint: 'FTDI FT232R' },
+    ];
+    bench.latencyTimers.set('/dev/ttyUSB0', 16);
+    bench.latencyTimers.set('/dev/ttyUSB1', 1);
+    const r = await runCli(['ports']);
+    expect(r.stdout[1]).toMatch(/^\/dev\/ttyUSB0 .*FTDI FT2232 \(ESP-Prog and JTAG boards\); latency timer 16 ms \(1 ms is faster/);
+    expect(r.stdout[2]).not.toMatch(/latency timer/);
+    const j = JSON.parse((await runCli(['ports', '--json'])).stdout.join('\n')) as { path: string; latencyTimerMs?: number }[];
+    expect(j.map((p) => p.latencyTimerMs)).toEqual([16, 1]);
+  });
+
   it('says what to do when there is no port', async () => {
     bench = new FakeBench().install();
     const r = await runCli(['ports']);

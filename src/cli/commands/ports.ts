@@ -14,7 +14,10 @@ export function interesting(p: PortInfo): boolean {
   return p.vendorId !== undefined || /tty(USB|ACM)\d+$|cu\.(usb|SLAB|wch)/i.test(p.path);
 }
 
-export function formatPorts(ports: readonly PortInfo[], all: boolean): string {
+/** A port as `ports` shows it: with the adapter's latency timer where the OS has one (FTDI on Linux). */
+export type ListedPort = PortInfo & { latencyTimerMs?: number };
+
+export function formatPorts(ports: readonly ListedPort[], all: boolean): string {
   if (ports.length === 0) {
     return [
       all ? 'no serial ports found.' : 'no USB serial ports found.',
@@ -27,7 +30,7 @@ export function formatPorts(ports: readonly PortInfo[], all: boolean): string {
     p.path,
     p.vendorId !== undefined ? `${p.vendorId}:${p.productId ?? '????'}` : '-',
     [p.manufacturer, p.serialNumber !== undefined ? `serial ${p.serialNumber}` : undefined].filter(Boolean).join(', ') || '-',
-    p.hint ?? '',
+    [p.hint, p.latencyTimerMs !== undefined && p.latencyTimerMs > 1 ? `latency timer ${p.latencyTimerMs} ms (1 ms is faster: README "Pushing")` : undefined].filter(Boolean).join('; '),
   ]);
   const head = ['PORT', 'VID:PID', 'USB DEVICE', 'WHAT IT PROBABLY IS'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -45,7 +48,11 @@ export const portsCommand: CommandModule<object, PortsArgs> = {
       .example('$0 ports --json', 'machine-readable')
       .epilog('Works without udev (containers, minimal images): ports are then found in /dev and their USB ids read from sysfs.'),
   handler: async (args) => {
-    const ports = (await portBackend().listPorts()).filter((p) => args.all || interesting(p));
+    const backend = portBackend();
+    const ports: ListedPort[] = (await backend.listPorts()).filter((p) => args.all || interesting(p)).map((p) => {
+      const timer = backend.latencyTimer?.(p.path);
+      return timer ? { ...p, latencyTimerMs: timer.ms } : p;
+    });
     emit(args.json, ports, () => formatPorts(ports, !!args.all));
   },
 };
