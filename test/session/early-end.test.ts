@@ -12,14 +12,14 @@ import { decodeMessage, FrameDecoder, STATUS, type Message } from '../../src/pro
 import { MemoryReporter } from '../../src/reporter.js';
 import { push } from '../../src/session/index.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { DEVICE_KEY, drive, tapHostFrames, testImage } from './rig.js';
+import { DEVICE_KEY, drive, tapFrames, testImage } from './rig.js';
 
 const LATENCY = 16;
 
 /** The host end, with a log of when END left and when the ACK completing the image arrived. */
 function tapped(host: Transport, clock: FakeClock, total: number, corrupt?: (m: Message) => boolean) {
   const log = { endAt: [] as number[], lastAckAt: Number.NaN, results: [] as number[] };
-  tapHostFrames(host, (m) => {
+  tapFrames(host, (m) => {
     if (m.type === 'END') log.endAt.push(clock.now());
     return corrupt?.(m) ?? false;
   });
@@ -45,7 +45,7 @@ async function run(iramUart: boolean, corrupt?: (m: Message) => boolean, corrupt
   const open = async (): Promise<Transport> => {
     const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: LATENCY }, deviceToHost: { latencyMs: LATENCY } } });
     log = tapped(c.host, clock, image.length, corrupt);
-    if (corruptDevice) tapHostFrames(c.link[1], corruptDevice); // the device's writes
+    if (corruptDevice) tapFrames(c.link[1], corruptDevice);
     return c.host;
   };
   const reporter = new MemoryReporter();

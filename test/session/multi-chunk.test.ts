@@ -12,7 +12,7 @@ import { decodeMessage, FrameDecoder, HELLO_FLAGS, MSG, STATUS, encodeData, enco
 import { push } from '../../src/session/index.js';
 import { FIRST_GROW, FrameSizer, GROW_AFTER } from '../../src/session/frame-sizer.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { DEVICE_KEY, drive, tapHostFrames, testImage } from './rig.js';
+import { DEVICE_KEY, drive, tapFrames, testImage } from './rig.js';
 
 const CHUNK = 1024;
 
@@ -28,7 +28,7 @@ async function pushAndLog(dev: Partial<SimDeviceOptions>, o: { spoil?: (m: Messa
   const open = async (): Promise<Transport> => {
     const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: 2 }, deviceToHost: { latencyMs: 2 } } });
     let i = 0;
-    tapHostFrames(c.host, (m) => {
+    tapFrames(c.host, (m) => {
       if (m.type !== 'DATA') return false;
       lengths.push(m.data.length);
       offsets.push(m.offset);

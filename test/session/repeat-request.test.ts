@@ -14,7 +14,7 @@ import { DeviceLink } from '../../src/session/device-link.js';
 import { DEVICE_QUIET_MS, repeatWhenQuiet, replyTimeoutMs } from '../../src/session/reply-timeout.js';
 import { createMemoryLink } from '../../src/transport/memory.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { DEVICE_KEY, drive, tapHostFrames, testImage } from './rig.js';
+import { DEVICE_KEY, drive, tapFrames, testImage } from './rig.js';
 
 const LATENCY = 16;
 const BAUD = 921600;
@@ -49,8 +49,8 @@ async function run(o: RunOptions = {}) {
   const image = o.image ?? testImage(o.size ?? 20_000, '3.0.0');
   const open = async (): Promise<Transport> => {
     const [host, dev] = createMemoryLink({ clock, baud: BAUD, aToB: { pace: true, latencyMs: LATENCY }, bToA: { pace: true, latencyMs: LATENCY } });
-    if (o.host) tapHostFrames(host, o.host);
-    if (o.device) tapHostFrames(dev, o.device); // the same tap works on the device's writes
+    if (o.host) tapFrames(host, o.host);
+    if (o.device) tapFrames(dev, o.device);
     device.attach(dev);
     return host;
   };

@@ -47,13 +47,13 @@ export async function drive<T>(clock: FakeClock, p: Promise<T>, stepMs = 5, maxM
 }
 
 /**
- * Shows `visit` every frame the host writes (whole frames, 00 body 00, often several per write),
- * in order; where it returns true, a byte in the middle of that frame is flipped on its way out, so
- * the device drops the frame on its CRC.
+ * Shows `visit` every frame written to `end` (the host's end of a link, or a device's: whole
+ * frames, 00 body 00, often several per write), in order; where it returns true, a byte in the
+ * middle of that frame is flipped on its way out, so the other side drops the frame on its CRC.
  */
-export function tapHostFrames(host: Transport, visit: (m: Message) => boolean): void {
-  const write = host.write.bind(host);
-  host.write = (bytes) => {
+export function tapFrames(end: Transport, visit: (m: Message) => boolean): void {
+  const write = end.write.bind(end);
+  end.write = (bytes) => {
     const out = Uint8Array.from(bytes);
     let start = 0;
     for (let end = 0; end < out.length; end++) {

@@ -10,8 +10,8 @@ import { DeviceLink } from '../../src/session/device-link.js';
 import { uploadData } from '../../src/session/uploader.js';
 import { LEAD_FLOOR_MS, leadMs, WirePacer } from '../../src/session/wire-pacer.js';
 import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
-import { decodeMessage, FrameDecoder } from '../../src/protocol/index.js';
 import { IdealReceiver } from './ideal-receiver.js';
+import { tapFrames } from './rig.js';
 
 const START = 512;
 const CHUNK = 1024;
@@ -105,25 +105,11 @@ describe('uploadData probes a resend that went missing', () => {
     const rx = new IdealReceiver(dev, image.length, START, CHUNK, 4 * CHUNK);
     const victim = START + 2 * CHUNK;
     let spoiled = 0;
-    const write = host.write.bind(host);
-    host.write = (b) => {
-      const out = Uint8Array.from(b);
-      // Frames are 00 body 00; a DATA frame's offset sits right after ver/type in the decoded body,
-      // so find the victim by decoding each frame.
-      let start = 0;
-      for (let i = 0; i < out.length; i++) {
-        if (out[i] !== 0) continue;
-        if (i > start && spoiled < 2) {
-          const [m] = new FrameDecoder().push(out.subarray(start - 1 < 0 ? 0 : start - 1, i + 1)).map(decodeMessage);
-          if (m?.type === 'DATA' && m.offset === victim) {
-            out[start + 3] = out[start + 3]! ^ 0x20;
-            spoiled++;
-          }
-        }
-        start = i + 1;
-      }
-      return write(out);
-    };
+    tapFrames(host, (m) => {
+      if (spoiled >= 2 || m.type !== 'DATA' || m.offset !== victim) return false;
+      spoiled++;
+      return true;
+    });
     const reporter = new MemoryReporter();
     let done = false;
     const up = uploadData(new DeviceLink(host, clock), { image, start: START, chunk: CHUNK, creditEnd: rx.creditEnd(), clock, reporter })
