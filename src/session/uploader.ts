@@ -15,7 +15,7 @@ import { abortError, type DeviceLink, type MessageOf } from './device-link.js';
 import { ackStatusError, SessionLostError, type StatusContext } from './status-errors.js';
 import { RttEstimator } from './rtt.js';
 import { FrameSizer } from './frame-sizer.js';
-import { leadMs, WirePacer } from './wire-pacer.js';
+import { leadMs, MIN_WAIT_MS, WirePacer } from './wire-pacer.js';
 
 export interface UploadParams {
   image: Uint8Array;
@@ -279,9 +279,11 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       const paceWait = newFits ? pacer.waitMs(now) : Infinity;
       if (paceWait === 0) continue; // the wire made room since step 2 looked
       const wakeAt = Math.min(now + paceWait, deadline, probeAt);
-      if (now < wakeAt) {
+      // Before the deadline this is never a timeout, even where `now + paceWait` rounds to `now`.
+      const sleepMs = now < wakeAt ? wakeAt - now : now < deadline ? Math.max(MIN_WAIT_MS, Math.min(paceWait, deadline - now)) : 0;
+      if (sleepMs > 0) {
         await new Promise<void>((resolve) => {
-          const t = p.clock.setTimer(wakeAt - now, () => { wake = undefined; resolve(); });
+          const t = p.clock.setTimer(sleepMs, () => { wake = undefined; resolve(); });
           wake = () => { t.cancel(); resolve(); };
         });
         continue;

@@ -27,7 +27,10 @@ export class WirePacer {
   /** Milliseconds to wait before more new data may be written (0: now). */
   waitMs(now: number): number {
     if (this.off) return 0;
-    return Math.max(0, this.wireEnd - now - this.leadMs);
+    const wait = this.wireEnd - now - this.leadMs;
+    // What is left may be a rounding residue of the sums (5.6e-17 ms), and `now + residue` is
+    // `now` again: a wait that can neither start nor end. Nothing is that fine.
+    return wait > MIN_WAIT_MS ? wait : 0;
   }
 
   /** Accounts `bytes` written at `now`; returns when they will have left the wire (model time). */
@@ -43,6 +46,9 @@ export class WirePacer {
     if (doneAt - now > this.leadMs / 2) this.off = true;
   }
 }
+
+/** Waits below this (1 us: under one byte at 10 Mbaud) are no wait. */
+export const MIN_WAIT_MS = 0.001;
 
 /**
  * At least this much new data stays queued for the wire: a host process that is not scheduled for a

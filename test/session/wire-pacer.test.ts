@@ -12,6 +12,9 @@ import { LEAD_FLOOR_MS, leadMs, WirePacer } from '../../src/session/wire-pacer.j
 import { createMemoryLink, seededRng } from '../../src/transport/memory.js';
 import { IdealReceiver } from './ideal-receiver.js';
 import { tapFrames } from './rig.js';
+import { connectSim, createFlashImage, SimDevice } from '../../src/device-sim/index.js';
+import { push } from '../../src/session/index.js';
+import { drive, makeImage, testKey } from '../device-sim/helpers.js';
 
 const START = 512;
 const CHUNK = 1024;
@@ -37,6 +40,16 @@ describe('WirePacer', () => {
     expect(p.waitMs(0)).toBe(0);
     p.wrote(0, 1000);
     expect(p.waitMs(0)).toBe(0);
+  });
+
+  it('takes a wait that only rounding left over for no wait', () => {
+    // 3 bytes at 0.1 ms each end at 0.30000000000000004: at 0.3 the wire is done, but the
+    // difference is 5.6e-17, and 0.3 + 5.6e-17 is 0.3 again, so a wait "until now + that" never
+    // starts and never ends (the uploader took it for a retransmission timeout).
+    const p = new WirePacer(() => 0.1, 0);
+    p.wrote(0, 3);
+    expect(p.waitMs(0.3)).toBe(0);
+    expect(p.waitMs(0.2)).toBeCloseTo(0.1, 9);
   });
 
   it('keeps at least two frames of lead', () => {
@@ -120,6 +133,25 @@ describe('uploadData probes a resend that went missing', () => {
     expect(Buffer.compare(rx.received.subarray(START), image.subarray(START))).toBe(0);
     expect(stats.timeouts).toBe(0);
     expect(reporter.ofType('retry').map((e) => e['reason'])).toEqual(['lost', 'probe']);
+  });
+});
+
+describe('uploadData on a clean paced line', () => {
+  // Found with scripts/bench/loss-sweep.ts: with no error on the line, a push at 2 Mbaud + 16 ms
+  // (1 KiB chunks) and one at 460800 + 16 ms (512-byte chunks) each ran into 8 "retransmission
+  // timeouts" within 50 ms and reconnected: the pacer's wait was a rounding residue (above).
+  it.each([
+    [2_000_000, 1024],
+    [460_800, 512],
+  ])('at %i baud with %i-byte chunks: no timeout, no reconnect', async (baud, chunk) => {
+    const clock = new FakeClock();
+    const device = new SimDevice({ flash: createFlashImage(), key: testKey, clock, flashTiming: 'instant', baud, maxBaud: baud });
+    await drive(clock, device.settled());
+    const c = connectSim(device, { clock, link: { hostToDevice: { latencyMs: 16 }, deviceToHost: { latencyMs: 16 } } });
+    const image = makeImage({ version: '9.9.9', size: 256 * 1024 }).enc;
+    const r = await drive(clock, push({ image, open: async () => c.host, clock, baud, chunk, allowDowngrade: true, fresh: true }));
+    expect(r.after.boot.version).toBe('9.9.9');
+    expect({ resyncs: r.resyncs, timeouts: r.timeouts }).toEqual({ resyncs: 0, timeouts: 0 });
   });
 });
 
