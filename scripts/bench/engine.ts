@@ -11,8 +11,8 @@
  *   can fill every core).
  * - pty-pool: the same with serialport's reads and writes in libuv's thread pool (its default,
  *   OTA_UART_POOL_IO=1) instead of on the loop thread: the side-by-side for src/transport/loop-io.ts.
- * - pty-wide: the pty run with a device whose window is the most the protocol can use (32 chunks
- *   of 4 KiB: `simulate --window 131072`, `--chunk 4096`). With the default 32 KiB window only
+ * - pty-wide: the pty run with a device whose window is the most the protocol can use (64 chunks
+ *   of 4 KiB: `simulate --window 262144`, `--chunk 4096`). With the default 32 KiB window only
  *   32 KiB are ever in flight, and a pty round trip on a small, busy machine (host, simulator,
  *   socat and the kernel's tty work sharing two cores) takes about 4 ms: the window, not the
  *   engine, is then the limit. This row shows what the engine itself can move.
@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, DEFAULT_WINDOW, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
 import { loadDecryptionKey } from '../../src/image/index.js';
-import { DEFAULT_CHUNK, MAX_FRAME_ABS, MAX_SACK_CHUNKS } from '../../src/protocol/index.js';
+import { DEFAULT_CHUNK, MAX_CREDIT_CHUNKS, MAX_FRAME_ABS } from '../../src/protocol/index.js';
 import { push } from '../../src/session/index.js';
 import { ROOT, SIM_KEY, type BenchImage } from './image.js';
 import { CLI } from './ota.js';
@@ -40,9 +40,9 @@ export interface EngineOptions {
 }
 
 const MB = 1e6;
-/** The most credit a device can give (SPEC §4.5: 32 chunks) of the largest chunk (max_frame 4112 - 10, in 16s). */
+/** The most credit a device can give (SPEC §4.5: 64 chunks) of the largest chunk (max_frame 4112 - 10, in 16s). */
 const WIDE_CHUNK = MAX_FRAME_ABS - 16;
-const WIDE_WINDOW = MAX_SACK_CHUNKS * WIDE_CHUNK;
+const WIDE_WINDOW = MAX_CREDIT_CHUNKS * WIDE_CHUNK;
 
 export async function measureEngine(o: EngineOptions): Promise<EngineResult[]> {
   const out: EngineResult[] = [];

@@ -85,7 +85,7 @@ export interface Target {
 export interface EngineResult {
   /**
    * pty-pool: the pty run with serialport's thread-pool I/O (OTA_UART_POOL_IO=1), for comparison.
-   * pty-wide: the pty run with the widest window the protocol allows (window 128 KiB, 4 KiB chunks).
+   * pty-wide: the pty run with the widest window the protocol allows (window 256 KiB, 4 KiB chunks).
    */
   link: 'memory' | 'pty' | 'pty-pool' | 'pty-wide';
   /** The simulated device's receive window (HELLO_ACK.window) and the host's chunk. */

@@ -98,7 +98,7 @@ export const data = (img: Image, offset: number, len: number): Wire => {
 
 /**
  * The data phase of §4.5 for an IRAM-safe device (§9.6): credit after BEGIN and after every
- * in-order consumption is min(total, next + W * chunk), W = max(1, min(32, floor(window/chunk))),
+ * in-order consumption is min(total, next + W * chunk), W = max(1, min(64, floor(window/chunk))),
  * never decreasing; one answer per DATA frame.
  */
 export class DataPhase {
@@ -112,7 +112,7 @@ export class DataPhase {
   }
 
   private grant(): void {
-    const w = Math.max(1, Math.min(32, Math.floor(CONFIG.window / this.chunk)));
+    const w = Math.max(1, Math.min(64, Math.floor(CONFIG.window / this.chunk)));
     this.credit = Math.max(this.credit, Math.min(this.img.total, this.next + w * this.chunk));
   }
 

@@ -158,6 +158,26 @@ function sessions(): Record<string, Script> {
     .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
   s['resume.vec'] = resumeVec;
 
+  // Credit beyond sack (§4.5): with 16-byte chunks the 2048-byte window is 128 chunks, credit stops at 64.
+  const mw = new DataPhase(GOOD, 16);
+  const wide = new Script('wide-credit.vec', 'credit reaches 64 chunks, twice what sack shows (§4.5): a chunk held more than 32 chunks beyond next_offset is reported once next_offset comes within 32 chunks of it')
+    .step('BEGIN, chunk 16: credit min(window, 64 chunks) = 1024 bytes, to 1536').send(begin(GOOD.header, GOOD.total, 16)).expect(mw.beginAck())
+    .step('1152, 40 chunks out: held, but beyond the 32 bits of sack (sack 0)').data(mw, 1152)
+    .step('the last chunk within credit (1520, 63 chunks out): held, not shown either').data(mw, 1520)
+    .step('beyond credit (1536): refused').data(mw, 1536)
+    .step('528 (bit 0): held and shown').data(mw, 528)
+    .step('512: consumed, 528 with it; credit moves to 1568; 1152 is 37 chunks out, still not shown').data(mw, 512);
+  for (let o = 544; o < 656; o += 16) wide.data(mw, o);
+  wide.step('656 brings next_offset to 672: 1152 is 29 chunks out and shows as bit 29').data(mw, 656)
+    .step('BEGIN again, chunk 1024: next_offset stays 672, the held chunks are forgotten (§6.4)');
+  mw.resume(1024);
+  wide.send(begin(GOOD.header, GOOD.total, 1024)).expect(mw.beginAck())
+    .step('the rest in 1 KiB chunks');
+  wide.rest(mw)
+    .step('END: the image verifies').send(msg('END', { flags: 0 }))
+    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
+  s['wide-credit.vec'] = wide;
+
   // Chunk 256 with max_frame 1040: up to 4 chunks (1024 + 10 bytes) in one frame.
   const mm = new DataPhase(GOOD, CHUNK);
   const multi = new Script('multi-chunk.vec', 'DATA frames that carry several chunks (§4.5, HELLO_ACK flag bit5): checked as a whole, then each chunk as if it came alone, one answer per frame')

@@ -27,6 +27,12 @@ export const MAX_STALLS = 8;
 export const BAUD_CONFIRM_MS = 1000;
 /** Number of chunks beyond next_offset that ACK.sack can describe (bits of a u32). */
 export const MAX_SACK_CHUNKS = 32;
+/**
+ * Most chunks of credit a device grants beyond next_offset (SPEC §4.5). Twice what sack shows: a
+ * chunk held farther out is reported once next_offset comes within 32 chunks of it. It lets a
+ * noisy fast line use half-size chunks (a lost bit costs half as much) with the same window.
+ */
+export const MAX_CREDIT_CHUNKS = 64;
 /** Default DATA payload size (bytes), a multiple of 16. */
 export const DEFAULT_CHUNK = 1024;
 /** A device updates its durable resume record at least every this many plaintext bytes. */

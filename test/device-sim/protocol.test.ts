@@ -189,10 +189,10 @@ describe('BEGIN refusals (SPEC §4.4): immediate, no session afterwards, nothing
     expect(ack).toMatchObject({ status: STATUS.OK, nextOffset: 512, target: 1 });
   });
 
-  it('grants credit of min(window, 32 chunks), whole chunks, from 512', async () => {
+  it('grants credit of min(window, 64 chunks), whole chunks, from 512', async () => {
     const big = device({ window: 64 * 1024 });
-    const [a] = (await big.probe.send(beginMsg(image, 0, 64))) as MessageOf<'BEGIN_ACK'>[];
-    expect(a).toMatchObject({ status: STATUS.OK, nextOffset: 512, creditEnd: 512 + 32 * 64 });
+    const [a] = (await big.probe.send(beginMsg(image, 0, 32))) as MessageOf<'BEGIN_ACK'>[];
+    expect(a).toMatchObject({ status: STATUS.OK, nextOffset: 512, creditEnd: 512 + 64 * 32 });
     const small = device({ window: 3000 });
     const [b] = (await small.probe.send(beginMsg(image))) as MessageOf<'BEGIN_ACK'>[];
     expect(b!.creditEnd).toBe(512 + 2 * 1024);

@@ -138,7 +138,7 @@ describe('ota-uart simulate: bad input gets one clear line and its exit status',
     expect(await run(['--port', '/dev/null', '--chip', 'esp99'])).toMatchObject({ status: 2, err: expect.stringContaining('esp99') });
     expect(await run(['--port', '/dev/null', '--ber', '2'])).toMatchObject({ status: 2, err: expect.stringContaining('"ber"') });
     expect(await run(['--port', '/dev/null', '--record-every', '70000'])).toMatchObject({ status: 2, err: expect.stringContaining('--record-every') });
-    expect(await run(['--port', '/dev/null', '--window', '200000'])).toMatchObject({ status: 2, err: expect.stringContaining('--window must be a whole number of bytes from 16 to 131072') });
+    expect(await run(['--port', '/dev/null', '--window', '300000'])).toMatchObject({ status: 2, err: expect.stringContaining('--window must be a whole number of bytes from 16 to 262144') });
     expect(await run(['--port', '/dev/null', '--max-frame', '600'])).toMatchObject({ status: 2, err: expect.stringContaining('--max-frame must be a whole number of bytes from 640 to 4112') });
   });
 

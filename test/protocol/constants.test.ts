@@ -32,7 +32,8 @@ describe('SPEC §8 constants', () => {
   it('the table has every constant the SPEC names there', () => {
     expect([...table.keys()]).toEqual([
       'PROTO_VERSION', 'MAX_FRAME_ABS', 'MIN_MAX_FRAME', 'HELLO_INTERVAL_MS', 'CONNECT_TIMEOUT_MS', 'BEGIN_TIMEOUT_MS',
-      'END_TIMEOUT_MS', 'MIN_RTO_MS', 'MAX_STALLS', 'BAUD_CONFIRM_MS', 'MAX_SACK_CHUNKS', 'DEFAULT_CHUNK', 'DURABLE_INTERVAL',
+      'END_TIMEOUT_MS', 'MIN_RTO_MS', 'MAX_STALLS', 'BAUD_CONFIRM_MS', 'MAX_SACK_CHUNKS', 'MAX_CREDIT_CHUNKS',
+      'DEFAULT_CHUNK', 'DURABLE_INTERVAL',
     ]);
   });
 
@@ -45,7 +46,7 @@ describe('SPEC §8 constants', () => {
     const c = cDefines();
     const shared = [...table].filter(([name]) => c.has(name));
     // The device side needs these; the timeouts are the host's.
-    expect(shared.map(([n]) => n).sort()).toEqual(['BAUD_CONFIRM_MS', 'DEFAULT_CHUNK', 'DURABLE_INTERVAL', 'MAX_FRAME_ABS', 'MAX_SACK_CHUNKS', 'MIN_MAX_FRAME', 'PROTO_VERSION']);
+    expect(shared.map(([n]) => n).sort()).toEqual(['BAUD_CONFIRM_MS', 'DEFAULT_CHUNK', 'DURABLE_INTERVAL', 'MAX_CREDIT_CHUNKS', 'MAX_FRAME_ABS', 'MAX_SACK_CHUNKS', 'MIN_MAX_FRAME', 'PROTO_VERSION']);
     for (const [name, value] of shared) expect({ name, value: c.get(name) }).toEqual({ name, value });
   });
 });

@@ -222,13 +222,14 @@ typedef struct {
     uint8_t _flags;        /* BEGIN flags */
     uint8_t _target;
     uint8_t _checked;      /* early checks passed */
-    uint8_t _nslots;       /* window in chunks (<= 32) */
+    uint8_t _nslots;       /* window in chunks (<= OTARX_MAX_CREDIT_CHUNKS) */
     uint16_t _chunk;
     uint32_t _total;       /* file length */
     uint32_t _grid;        /* BEGIN_ACK next_offset: DATA offsets are _grid + k * _chunk */
     uint32_t _next;        /* next_offset: every file byte below it was decrypted */
     uint32_t _credit;      /* credit_end */
-    uint32_t _sack;        /* bit i: chunk at _next + (i+1)*_chunk is held in _win */
+    uint64_t _held;        /* bit i: chunk at _next + (i+1)*_chunk is held in _win (ACK.sack:
+                              the low 32 bits) */
     uint32_t _batch_start; /* batch mode: file offset of _win[0] */
     uint32_t _wr;          /* plaintext bytes written to the target */
     uint32_t _erased;      /* plaintext bytes of the target erased from 0 */

@@ -21,6 +21,7 @@
 #define OTARX_MAX_FRAME_ABS 4112u
 #define OTARX_MIN_MAX_FRAME 640u
 #define OTARX_MAX_SACK_CHUNKS 32u
+#define OTARX_MAX_CREDIT_CHUNKS 64u
 #define OTARX_DEFAULT_CHUNK 1024u
 #define OTARX_DURABLE_INTERVAL 65536u
 #define OTARX_BAUD_CONFIRM_MS 1000u
@@ -57,8 +58,8 @@
 #if OTARX_WINDOW < 2u * OTARX_MAX_CHUNK
 #error "OTARX_WINDOW must hold at least two chunks of the largest size"
 #endif
-#if OTARX_WINDOW > 32u * OTARX_MAX_CHUNK
-#error "OTARX_WINDOW beyond 32 chunks cannot be used (SPEC §4.5 sack width)"
+#if OTARX_WINDOW > 64u * OTARX_MAX_CHUNK
+#error "OTARX_WINDOW beyond 64 chunks cannot be used (SPEC §4.5 MAX_CREDIT_CHUNKS)"
 #endif
 #if OTARX_WINDOW < OTARX_SECTOR
 #error "OTARX_WINDOW must hold a flash sector (it is the scratch buffer of a resume)"

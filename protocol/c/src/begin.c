@@ -36,9 +36,9 @@ static void open_window(otarx_ctx_t *ctx, uint16_t chunk)
 {
     uint32_t slots = ctx->_window / chunk;
     ctx->_chunk = chunk;
-    ctx->_nslots = (uint8_t)(slots > OTARX_MAX_SACK_CHUNKS ? OTARX_MAX_SACK_CHUNKS : slots);
+    ctx->_nslots = (uint8_t)(slots > OTARX_MAX_CREDIT_CHUNKS ? OTARX_MAX_CREDIT_CHUNKS : slots);
     ctx->_grid = ctx->_next;
-    ctx->_sack = 0;
+    ctx->_held = 0;
     ctx->_batch_start = ctx->_next;
     ctx->_credit = otarx_window_end(ctx);
 }

@@ -1,7 +1,7 @@
 /*
  * session.c: DATA/ACK and END (SPEC §4.5, §4.7); BEGIN is in begin.c.
  *
- * The receive window ctx->_win holds up to _nslots chunks (min(window / chunk, 32)). Two credit
+ * The receive window ctx->_win holds up to _nslots chunks (min(window / chunk, 64)). Two credit
  * plans (SPEC §6.3):
  * - free (IRAM-safe UART ISR): credit is next_offset + the window. A chunk in order is decrypted
  *   in the frame buffer, acknowledged (ACK(BUSY, ms) when its flash work is long), then written;
@@ -21,7 +21,7 @@ static void send_ack(otarx_ctx_t *ctx, uint8_t status, uint16_t busy_ms, uint32_
     p[0] = status;
     otarx_put32(&p[1], ctx->_active ? ctx->_next : 0u);
     otarx_put32(&p[5], ctx->_active ? ctx->_credit : 0u);
-    otarx_put32(&p[9], live ? ctx->_sack : detail);
+    otarx_put32(&p[9], live ? (uint32_t)(ctx->_held & 0xffffffffu) : detail);
     otarx_put16(&p[13], busy_ms);
     ctx->_sstats.acks++;
     if (status == OTARX_BUSY) {
@@ -45,7 +45,7 @@ void otarx_session_drop(otarx_ctx_t *ctx, int forget)
     otarx_crypt_end(ctx);
     ctx->_active = 0;
     ctx->_refused = 0;
-    ctx->_sack = 0;
+    ctx->_held = 0;
 }
 
 uint32_t otarx_window_end(const otarx_ctx_t *ctx)
@@ -74,7 +74,7 @@ static void fail(otarx_ctx_t *ctx, int rc, uint32_t detail)
     uint8_t status = (uint8_t)(rc < 0 ? OTARX_FLASH_ERROR : rc);
     OTARX_LOGW(ctx, "session ends: %s at offset %lu", otarx_err_name((otarx_err_t)status),
                (unsigned long)ctx->_next);
-    ctx->_sack = 0;
+    ctx->_held = 0;
     send_ack(ctx, status, 0, status == OTARX_FLASH_ERROR ? 0u : detail);
     otarx_session_drop(ctx, status == OTARX_FLASH_ERROR);
 }
@@ -90,9 +90,9 @@ int otarx_flush_batch(otarx_ctx_t *ctx)
 
 /* Plaintext pieces consumed by one DATA frame, written after its ACK (free mode). */
 typedef struct {
-    uint8_t *p[OTARX_MAX_SACK_CHUNKS + 1];
-    uint32_t pos[OTARX_MAX_SACK_CHUNKS + 1];
-    uint32_t len[OTARX_MAX_SACK_CHUNKS + 1];
+    uint8_t *p[OTARX_MAX_CREDIT_CHUNKS + 1];
+    uint32_t pos[OTARX_MAX_CREDIT_CHUNKS + 1];
+    uint32_t len[OTARX_MAX_CREDIT_CHUNKS + 1];
     int n;
 } pieces_t;
 
@@ -120,12 +120,12 @@ static OTARX_CHECK int consume_run(otarx_ctx_t *ctx, uint8_t *data, uint32_t len
 {
     int held;
     OTARX_TRY(consume(ctx, data, len, pc, detail));
-    held = (int)(ctx->_sack & 1u);
-    ctx->_sack >>= 1;
+    held = (int)(ctx->_held & 1u);
+    ctx->_held >>= 1;
     while (held) {
         OTARX_TRY(consume(ctx, slot_of(ctx, ctx->_next), chunk_len(ctx, ctx->_next), pc, detail));
-        held = (int)(ctx->_sack & 1u);
-        ctx->_sack >>= 1;
+        held = (int)(ctx->_held & 1u);
+        ctx->_held >>= 1;
     }
     return OTARX_OK;
 }
@@ -194,12 +194,12 @@ static int take_chunk(otarx_ctx_t *ctx, uint32_t off, uint8_t *src, uint32_t len
         return 0;
     }
     if (off != ctx->_next) {
-        uint32_t bit = (off - ctx->_next) / ctx->_chunk - 1u; /* <= 30: off + len <= credit */
-        if (ctx->_sack & (1u << bit)) {
+        uint32_t bit = (off - ctx->_next) / ctx->_chunk - 1u; /* <= 62: off + len <= credit */
+        if (ctx->_held & ((uint64_t)1 << bit)) {
             ctx->_sstats.duplicates++;
         } else {
             memcpy(slot_of(ctx, off), src, len);
-            ctx->_sack |= 1u << bit;
+            ctx->_held |= (uint64_t)1 << bit;
             ctx->_sstats.out_of_order++;
         }
         return 0;

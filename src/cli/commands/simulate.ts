@@ -11,7 +11,7 @@ import { systemClock } from '../../clock.js';
 import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
 import { DEFAULT_WINDOW, type SimEvent, type SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
-import { DURABLE_INTERVAL, MAX_FRAME_ABS, MAX_SACK_CHUNKS, MIN_MAX_FRAME } from '../../protocol/index.js';
+import { DURABLE_INTERVAL, MAX_CREDIT_CHUNKS, MAX_FRAME_ABS, MIN_MAX_FRAME } from '../../protocol/index.js';
 import { chipName } from '../../image/index.js';
 import { openSerialTransport } from '../../transport/serial.js';
 import { terminal } from '../terminal.js';
@@ -58,7 +58,7 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('iram-uart', { type: 'boolean', default: true, describe: 'UART ISR is IRAM-safe (--no-iram-uart: only the 128-byte FIFO catches bytes during flash work)' })
     .option('record-every', { type: 'number', default: 1, describe: 'durable resume record interval in plaintext bytes, 1-65536 (1: after every write; the ESP-IDF component uses 65536); the same option as ota-uart-rx --record-every' })
     .option('max-frame', { type: 'number', default: MAX_FRAME_ABS, describe: `largest frame body the device accepts (HELLO_ACK.max_frame), ${MIN_MAX_FRAME}-${MAX_FRAME_ABS}; the host's chunk is at most this minus 10` })
-    .option('window', { type: 'number', default: DEFAULT_WINDOW, describe: `receive window in bytes (HELLO_ACK.window: RAM for chunks ahead of the write point), 16-${MAX_WINDOW}; credit is at most ${MAX_SACK_CHUNKS} chunks` })
+    .option('window', { type: 'number', default: DEFAULT_WINDOW, describe: `receive window in bytes (HELLO_ACK.window: RAM for chunks ahead of the write point), 16-${MAX_WINDOW}; credit is at most ${MAX_CREDIT_CHUNKS} chunks` })
     .option('baud', { alias: 'b', type: 'number', default: 115200, describe: 'line rate after reset' })
     .option('max-baud', { type: 'number', default: 3_000_000, describe: 'highest rate the device accepts in a baud switch (0: none)' })
     .option('rollback', { type: 'boolean', default: false, describe: 'app rollback enabled (new apps boot PENDING_VERIFY until confirmed)' })
@@ -178,10 +178,10 @@ function recordEvery(n: number): number {
 }
 
 /**
- * The largest window a host can use: credit never exceeds MAX_SACK_CHUNKS chunks (SPEC §4.5) of at
+ * The largest window a host can use: credit never exceeds MAX_CREDIT_CHUNKS chunks (SPEC §4.5) of at
  * most MAX_FRAME_ABS - 10 bytes, rounded down to 16.
  */
-const MAX_WINDOW = MAX_SACK_CHUNKS * (MAX_FRAME_ABS - 16);
+const MAX_WINDOW = MAX_CREDIT_CHUNKS * (MAX_FRAME_ABS - 16);
 
 function inRange(option: string, n: number, min: number, max: number): number {
   if (!Number.isInteger(n) || n < min || n > max) {
