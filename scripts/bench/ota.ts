@@ -52,7 +52,8 @@ export async function runOta(tool: OtaTool, o: OtaOptions): Promise<RunResult> {
     const args = [CLI, 'push', image.path, '--port', link.pathA, '--baud', String(link.baud), '--initial-baud', String(link.baud), '--allow-downgrade', '--json'];
     if (o.chunk !== undefined) args.push('--chunk', String(o.chunk));
     if (o.frameChunks !== undefined) args.push('--frame-chunks', String(o.frameChunks));
-    if (tool === 'ota-uart-w1') args.push('--window', String(o.chunk ?? DEFAULT_CHUNK));
+    // Stop-and-wait: one 1 KiB chunk (or the row's chunk) in flight, as in every earlier run.
+    if (tool === 'ota-uart-w1') args.push('--window', String(o.chunk ?? DEFAULT_CHUNK), ...(o.chunk === undefined ? ['--chunk', String(DEFAULT_CHUNK)] : []));
     const push = startChild(process.execPath, args);
     const p = await waitExit(push, o.timeoutMs);
     await sleep(o.latencyMs + 30);

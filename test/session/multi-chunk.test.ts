@@ -17,7 +17,7 @@ import { DEVICE_KEY, drive, tapFrames, testImage } from './rig.js';
 const CHUNK = 1024;
 
 /** Pushes an image (100 KiB by default); returns the payload length of every DATA frame the host sent, in order. */
-async function pushAndLog(dev: Partial<SimDeviceOptions>, o: { spoil?: (m: Message, i: number) => boolean; chunksPerFrame?: number; size?: number } = {}) {
+async function pushAndLog(dev: Partial<SimDeviceOptions>, o: { spoil?: (m: Message, i: number) => boolean; chunksPerFrame?: number; size?: number; chunk?: number | 'default' } = {}) {
   const clock = new FakeClock();
   const flash = createFlashImage();
   const device = new SimDevice({ flash, key: DEVICE_KEY, clock, flashTiming: 'instant', ...dev });
@@ -36,7 +36,9 @@ async function pushAndLog(dev: Partial<SimDeviceOptions>, o: { spoil?: (m: Messa
     });
     return c.host;
   };
-  const out = await drive(clock, push({ image, open, clock, chunksPerFrame: o.chunksPerFrame }));
+  // 1 KiB chunks unless a test asks for push's own choice (512 with bit5), as these tests were written for.
+  const chunk = o.chunk === 'default' ? undefined : (o.chunk ?? CHUNK);
+  const out = await drive(clock, push({ image, open, clock, chunksPerFrame: o.chunksPerFrame, chunk }));
   return { out, lengths, offsets, flash, device };
 }
 
@@ -61,6 +63,19 @@ describe('multi-chunk DATA frames', () => {
     expect(single.out.error).toBeUndefined();
     expect(Math.max(...single.lengths)).toBe(CHUNK);
     expect(readDeviceState(single.flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+
+  it('use 512-byte chunks by default with bit5 (frames still grow to max_frame), 1 KiB without it', async () => {
+    const multi = await pushAndLog({}, { chunk: 'default' });
+    expect(multi.out.error).toBeUndefined();
+    expect(multi.out.value!.chunk).toBe(512);
+    expect(multi.lengths[0]).toBe(512);
+    expect(Math.max(...multi.lengths)).toBe(8 * 512); // 4112 - 10 bytes hold eight
+    expect(readDeviceState(multi.flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+    const single = await pushAndLog({ multiChunk: false }, { chunk: 'default' });
+    expect(single.out.error).toBeUndefined();
+    expect(single.out.value!.chunk).toBe(1024);
+    expect(Math.max(...single.lengths)).toBe(1024);
   });
 
   it('--frame-chunks 1 (chunksPerFrame) keeps one chunk per frame even where the device takes more', async () => {
