@@ -25,8 +25,12 @@ import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import { connectSim, createFlashImage, DEFAULT_WINDOW, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
 import { loadDecryptionKey } from '../../src/image/index.js';
-import { DEFAULT_CHUNK, MAX_CREDIT_CHUNKS, MAX_FRAME_ABS } from '../../src/protocol/index.js';
+import { MAX_CREDIT_CHUNKS, MAX_FRAME_ABS } from '../../src/protocol/index.js';
+import { MULTI_CHUNK_DEFAULT } from '../../src/session/push.js';
 import { push } from '../../src/session/index.js';
+
+/** push's own chunk for the simulator (it takes several chunks per frame). */
+const DEFAULT_CHUNK = MULTI_CHUNK_DEFAULT;
 import { ROOT, SIM_KEY, type BenchImage } from './image.js';
 import { CLI } from './ota.js';
 import { procCpuSeconds, sleep, startChild, waitExit, waitForFile } from './proc.js';

@@ -166,7 +166,7 @@ describe('bench report writers', () => {
     expect(busyShare({ busy: 1, idle: 1 }, { busy: 1, idle: 1 })).toBeUndefined();
     const now = machineCpuSeconds();
     if (process.platform === 'linux') expect(now && now.busy > 0 && now.idle >= 0).toBe(true);
-    const line = describeEngine({ link: 'pty', window: 32768, chunk: 1024, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, socat_cpu_s_per_mb: 0.03, machine_busy: 0.8, ok: true });
+    const line = describeEngine({ link: 'pty', window: 32768, chunk: 512, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, socat_cpu_s_per_mb: 0.03, machine_busy: 0.8, ok: true });
     expect(line).toMatch(/host 0\.100, simulator 0\.200, socat 0\.030; machine 80% busy \(all \d+ cores\)$/); // no window note at the defaults
     expect(describeEngine({ link: 'pty-wide', window: 131072, chunk: 4096, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, ok: true }))
       .toContain('[device window 128 KiB, 4 KiB frames]');
@@ -174,7 +174,7 @@ describe('bench report writers', () => {
 
   it('judges the engine where the window is not the limit, and names the default-window speed beside it', () => {
     const e = (link: EngineResult['link'], mbps: number, wide = false): EngineResult => ({
-      link, window: wide ? 131072 : 32768, chunk: wide ? 4096 : 1024, bytes: 8e6, seconds: 8 / mbps, mbps, host_cpu_s_per_mb: 0.05, sim_cpu_s_per_mb: 0.08, ok: true,
+      link, window: wide ? 131072 : 32768, chunk: wide ? 4096 : 512, bytes: 8e6, seconds: 8 / mbps, mbps, host_cpu_s_per_mb: 0.05, sim_cpu_s_per_mb: 0.08, ok: true,
     });
     const judge = (engine: EngineResult[]) => judgeTargets([], engine).find((t) => t.name.startsWith('engine'))!;
     expect(judge([e('pty', 8.1), e('pty-wide', 12.3, true)])).toMatchObject({ ok: true, detail: '12.3 MB/s (window 128 KiB, 4 KiB chunks); 8.1 MB/s with the default 32 KiB window' });
