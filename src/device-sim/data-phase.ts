@@ -115,9 +115,17 @@ export async function handleData(d: DeviceCore, m: MessageOf<'DATA'>): Promise<v
     d.send(ackMsg(s, STATUS.OK));
     return;
   }
-  // Each chunk of the frame as if it had come alone (§4.5); one answer for the frame.
+  // Each chunk of the frame as if it had come alone (§4.5); one answer for the frame. A frame that
+  // starts at next_offset after the early checks, with nothing held inside it, is the same thing as
+  // one run: it is decrypted in one piece (8 chunks of 512 bytes: 8x fewer crypto calls).
   let consumed = false;
-  for (let off = m.offset; off < m.offset + m.data.length; off += s.chunk) {
+  const end = m.offset + m.data.length;
+  if (s.app && m.data.length > s.chunk && m.offset === s.next && s.noneHeldIn(m.offset + s.chunk, end)) {
+    if (!consumeRun(d, s, m.data)) return;
+    d.counters.consumed += Math.ceil(m.data.length / s.chunk) - 1; // consumeRun counted one
+    consumed = true;
+  }
+  for (let off = consumed ? end : m.offset; off < end; off += s.chunk) {
     const piece = m.data.subarray(off - m.offset, Math.min(off - m.offset + s.chunk, m.data.length));
     const v = s.chunkVerdict(off);
     if (v === 'duplicate') d.counters.duplicates++;

@@ -123,6 +123,13 @@ export class OtaSession {
     this.held.set(offset, data.slice());
   }
 
+  /** True if no chunk is held in [from, to). */
+  noneHeldIn(from: number, to: number): boolean {
+    if (this.held.size === 0) return true;
+    for (let o = from; o < to; o += this.chunk) if (this.held.has(o)) return false;
+    return true;
+  }
+
   /** The chunk held out of order at `next`, if any (removed). */
   takeHeldAtNext(): Uint8Array | undefined {
     const d = this.held.get(this.next);

@@ -53,6 +53,28 @@ describe('DATA and ACK', () => {
     expect(dev.stats.outOfOrder).toBe(2);
   });
 
+  it('takes a multi-chunk frame at next_offset as one run, and one with a held chunk inside chunk by chunk', async () => {
+    const C = 256; // 3664 bytes: chunks from 512 to 3584, the last one 80 bytes
+    const d = device();
+    const [b] = (await d.probe.send(beginMsg(image, 0, C))) as MessageOf<'BEGIN_ACK'>[];
+    expect(b!.status).toBe(STATUS.OK);
+    await d.probe.send(dataMsg(image, 512, C), dataMsg(image, 768, C)); // the early checks need 288 bytes
+    const [held] = acks(await d.probe.send(dataMsg(image, 1536, C)));
+    expect(held).toMatchObject({ nextOffset: 1024, sack: 1 << 1 });
+    // 1024..2047 holds the chunk at 1536: that one is a duplicate, the other three are consumed
+    const [a] = acks(await d.probe.send(dataMsg(image, 1024, 4 * C)));
+    expect(a).toMatchObject({ status: STATUS.OK, nextOffset: 2048, sack: 0 });
+    expect(d.dev.stats).toMatchObject({ consumed: 6, duplicates: 1, outOfOrder: 1 });
+    // nothing held inside: one run, counted as its four chunks; then the short end in one frame
+    const [c] = acks(await d.probe.send(dataMsg(image, 2048, 4 * C)));
+    expect(c).toMatchObject({ status: STATUS.OK, nextOffset: 3072, sack: 0 });
+    const [e] = acks(await d.probe.send(dataMsg(image, 3072, 3 * C)));
+    expect(e).toMatchObject({ status: STATUS.OK, nextOffset: image.length, sack: 0 });
+    expect(d.dev.stats).toMatchObject({ consumed: 13, duplicates: 1 });
+    const [r] = (await d.probe.send({ type: 'END', flags: 0 })) as MessageOf<'RESULT'>[];
+    expect(r).toMatchObject({ status: STATUS.OK, version: '1.2.3-vector' });
+  });
+
   it('answers duplicates (below next_offset, or already held) with a fresh ACK and counts them', async () => {
     const { probe, dev } = await begun();
     await probe.send(dataMsg(image, 512), dataMsg(image, 2560));
