@@ -18,6 +18,8 @@ export class EarlyEnd {
   sent = false;
   /** The device's answer to that END, if it came (INCOMPLETE means: send END again later). */
   result: MessageOf<'RESULT'> | undefined;
+  /** Its answer must have been lost (the uploader saw data sent after END fill a hole): END again. */
+  private unanswered = false;
   private readonly off: () => void;
 
   constructor(private readonly link: DeviceLink, private readonly reboot: boolean) {
@@ -26,17 +28,23 @@ export class EarlyEnd {
     });
   }
 
-  /** Sends END: once, and again after an INCOMPLETE (behind the resends it asked for). */
+  /** Sends END: once, and again after an INCOMPLETE (behind the resends it asked for) or a lost answer. */
   async send(): Promise<void> {
-    if (this.sent && this.result?.status !== STATUS.INCOMPLETE) return;
+    if (this.sent && this.result?.status !== STATUS.INCOMPLETE && !this.unanswered) return;
     this.sent = true;
+    this.unanswered = false;
     this.result = undefined;
     await this.link.send({ type: 'END', flags: this.reboot ? END_FLAGS.REBOOT : 0 });
   }
 
+  /** The answer to the END sent can only have been an INCOMPLETE that was lost (see uploader.ts). */
+  answerLost(): void {
+    if (this.sent && !this.result) this.unanswered = true;
+  }
+
   /** Whether finishSession still has to send END itself. */
   get needsEnd(): boolean {
-    return !this.sent || this.result?.status === STATUS.INCOMPLETE;
+    return !this.sent || this.result?.status === STATUS.INCOMPLETE || this.unanswered;
   }
 
   dispose(): void {

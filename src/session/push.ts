@@ -164,6 +164,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
               image: opts.image, start: began.nextOffset, chunk, creditEnd: began.creditEnd, maxInFlight: opts.maxInFlight,
               chunksPerFrame: frameChunks(opts.chunksPerFrame, hello, chunk),
               clock, reporter, signal: opts.signal, statusContext: ctx, stats, onAllSent: sendEarlyEnd,
+              onEndUnanswered: () => early?.answerLost(),
               onProgress: (acked) => {
                 delivered = Math.max(delivered, acked);
                 reporter.event({ type: 'progress', acked, total: opts.image.length, elapsedMs: clock.now() - t0 });

@@ -36,6 +36,8 @@ export interface UploadParams {
   statusContext?: StatusContext;
   /** Called once, when every chunk has been sent and nothing is waiting to be resent (early END). */
   onAllSent?: () => Promise<void>;
+  /** Called when the answer to that END can only have been an INCOMPLETE that was lost. */
+  onEndUnanswered?: () => void;
   /** Called with every cumulative-ack advance (for progress). */
   onProgress?: (acked: number) => void;
   /** Counters to update in place (so a failed upload still tells how many retries it took). */
@@ -104,6 +106,15 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       p.reporter.event({ type: 'busy', ms: a.busyMs, offset: a.nextOffset, phase: a.nextOffset === ENC_HEADER_SIZE ? 'key' : 'write' });
     }
     if (a.nextOffset > acked) {
+      // The device answered the early END at once, before anything sent after it arrived, and
+      // frames keep their order both ways: if next_offset moves past a hole last sent after END
+      // and no RESULT came first, it was INCOMPLETE and it was lost. END goes again now, not after
+      // a silence (one push in 200 at 3 Mbaud + 16 ms and BER 1e-5, about 200 ms).
+      if (endOrder > 0 && allSent === undefined && !ended && txOrder[ackedIdx]! > endOrder) {
+        endOrder = 0;
+        allSent = p.onAllSent;
+        p.onEndUnanswered?.();
+      }
       const newIdx = a.nextOffset >= total ? nChunks : Math.floor((a.nextOffset - p.start) / p.chunk);
       for (let k = ackedIdx; k < newIdx; k++) {
         // Karn: only chunks sent exactly once give an unambiguous round-trip sample, and only from
@@ -155,6 +166,8 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
   };
 
   let allSent = p.onAllSent;
+  /** Transmission number of the last DATA frame before the latest early END (0: none out). */
+  let endOrder = 0;
   /** The early END got its final answer: the data phase is over whatever ACKs are still missing. */
   let ended = false;
   // An END sent after the last frame (onAllSent) that finds data missing is answered INCOMPLETE:
@@ -255,6 +268,7 @@ export async function uploadData(link: DeviceLink, p: UploadParams): Promise<Upl
       if (nextNew >= nChunks && allSent) {
         const f = allSent;
         allSent = undefined;
+        endOrder = order;
         await f();
         continue;
       }

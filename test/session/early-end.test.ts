@@ -93,6 +93,35 @@ describe('END without waiting for the last ACK', () => {
     expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
   });
 
+  it('sends END again at once when a hole resent after it fills and its INCOMPLETE never came', async () => {
+    // Last frame lost, then the INCOMPLETE for the early END lost too: the timeout resends the
+    // last frame, and the ACK completing the image can only come after an INCOMPLETE that was
+    // lost (frames keep their order). The host used to wait for that RESULT until the device had
+    // been silent for 200 ms and then repeat END.
+    const imageLength = testImage(20_000, '3.0.0').length;
+    let frameSpoiled = false;
+    let resultSpoiled = false;
+    const lastFrame = (m: Message): boolean => {
+      if (frameSpoiled || m.type !== 'DATA' || m.offset + m.data.length !== imageLength) return false;
+      frameSpoiled = true;
+      return true;
+    };
+    const incomplete = (m: Message): boolean => {
+      if (resultSpoiled || m.type !== 'RESULT' || m.status !== STATUS.INCOMPLETE) return false;
+      resultSpoiled = true;
+      return true;
+    };
+    const { out, log, reporter, flash } = await run(true, lastFrame, incomplete);
+    expect(frameSpoiled && resultSpoiled).toBe(true);
+    expect(out.error).toBeUndefined();
+    expect(log.results).toEqual([STATUS.OK]);
+    expect(log.endAt).toHaveLength(2);
+    expect(log.endAt[1]! - log.lastAckAt).toBeLessThan(5); // not 200 ms of silence later
+    expect(reporter.ofType('retry').filter((e) => e['reason'] === 'unanswered')).toEqual([]);
+    expect(reporter.ofType('resync')).toEqual([]);
+    expect(readDeviceState(flash, { chipRev: 300 }).bootLabel).toBe('ota_0');
+  });
+
   it('takes the RESULT as the end when the ACK for the last frame is lost on its way back', async () => {
     // The device had every byte, verified, and answered the early END with RESULT(OK); only the
     // ACK that completed the image was hit. The host used to keep probing for that ACK, got
