@@ -6,7 +6,7 @@
  */
 import type { AppInfo, EncryptedHeader } from '../image/index.js';
 import { APP_PREFIX_SIZE } from '../image/index.js';
-import { MAX_CREDIT_CHUNKS, MAX_SACK_CHUNKS } from '../protocol/index.js';
+import { creditChunks, MAX_SACK_CHUNKS } from '../protocol/index.js';
 import { checkAppPrefix, type EarlyCheckContext, type EarlyCheckResult } from './early-checks.js';
 import type { GcmStream } from './gcm-stream.js';
 import type { Partition } from './partition-table.js';
@@ -184,7 +184,7 @@ export class OtaSession {
 
   /** Chunks of credit the device grants beyond next_offset: min(window, 64 chunks), at least one. */
   windowChunks(window: number): number {
-    return Math.max(1, Math.min(MAX_CREDIT_CHUNKS, Math.floor(window / this.chunk)));
+    return creditChunks(window, this.chunk);
   }
 
   /**

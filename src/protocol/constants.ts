@@ -33,6 +33,11 @@ export const MAX_SACK_CHUNKS = 32;
  * noisy fast line use half-size chunks (a lost bit costs half as much) with the same window.
  */
 export const MAX_CREDIT_CHUNKS = 64;
+
+/** W of SPEC §4.5: the chunks of credit a device with `window` bytes grants beyond next_offset. */
+export function creditChunks(window: number, chunk: number): number {
+  return Math.max(1, Math.min(MAX_CREDIT_CHUNKS, Math.floor(window / chunk)));
+}
 /** Default DATA payload size (bytes), a multiple of 16. */
 export const DEFAULT_CHUNK = 1024;
 /** A device updates its durable resume record at least every this many plaintext bytes. */

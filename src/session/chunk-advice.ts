@@ -15,7 +15,7 @@
  * - BER 1e-5 (8-9 % resent): 1 KiB is right, no advice.
  */
 
-import { MAX_CREDIT_CHUNKS } from '../protocol/index.js';
+import { creditChunks } from '../protocol/index.js';
 
 /** Below this share of chunks resent, the chunk size is not what slows the push. */
 export const ADVISE_RESENT_SHARE = 0.2;
@@ -42,6 +42,6 @@ export function smallerChunkAdvice(i: ChunkAdviceInput): number | undefined {
   if (chunks === 0 || i.retries / chunks < ADVISE_RESENT_SHARE || !(i.roundTripMs > 0) || !(i.baud > 0)) return undefined;
   // Credit of min(window, 64 chunks) of c bytes lasts that many bytes * 10 / baud seconds on the wire.
   const needBytes = (WINDOW_ROUND_TRIPS * i.roundTripMs * i.baud) / (10 * 1000);
-  const windowBytes = (c: number): number => Math.min(Math.floor(i.window / c), MAX_CREDIT_CHUNKS) * c;
+  const windowBytes = (c: number): number => creditChunks(i.window, c) * c;
   return CANDIDATES.find((c) => c < i.chunk && windowBytes(c) >= needBytes);
 }
