@@ -30,7 +30,7 @@ import { MULTI_CHUNK_DEFAULT } from '../../src/session/push.js';
 import { push } from '../../src/session/index.js';
 
 /** push's own chunk for the simulator (it takes several chunks per frame). */
-const DEFAULT_CHUNK = MULTI_CHUNK_DEFAULT;
+const PUSH_CHUNK = MULTI_CHUNK_DEFAULT;
 import { ROOT, SIM_KEY, type BenchImage } from './image.js';
 import { CLI } from './ota.js';
 import { procCpuSeconds, sleep, startChild, waitExit, waitForFile } from './proc.js';
@@ -84,7 +84,7 @@ async function memoryEngine(o: EngineOptions): Promise<EngineResult> {
   const cpuPerMb = (cpu.user + cpu.system) / 1e6 / (bytes / MB);
   // One process: the split between host and device is not measurable here; both columns carry the sum.
   return {
-    link: 'memory', window: DEFAULT_WINDOW, chunk: DEFAULT_CHUNK, bytes, seconds: round(seconds), mbps: round(bytes / seconds / MB),
+    link: 'memory', window: DEFAULT_WINDOW, chunk: PUSH_CHUNK, bytes, seconds: round(seconds), mbps: round(bytes / seconds / MB),
     host_cpu_s_per_mb: round(cpuPerMb), sim_cpu_s_per_mb: round(cpuPerMb), ok,
   };
 }
@@ -97,7 +97,7 @@ async function memoryEngine(o: EngineOptions): Promise<EngineResult> {
 async function ptyEngine(o: EngineOptions, link: 'pty' | 'pty-pool' | 'pty-wide'): Promise<EngineResult> {
   const count = o.count ?? 8;
   const poolIo = link === 'pty-pool';
-  const [window, chunk] = link === 'pty-wide' ? [WIDE_WINDOW, WIDE_CHUNK] : [DEFAULT_WINDOW, DEFAULT_CHUNK];
+  const [window, chunk] = link === 'pty-wide' ? [WIDE_WINDOW, WIDE_CHUNK] : [DEFAULT_WINDOW, PUSH_CHUNK];
   const dev = join(o.workDir, `engine-dev-${link}`);
   const host = join(o.workDir, `engine-host-${link}`);
   const env = { ...process.env, OTA_UART_POOL_IO: poolIo ? '1' : '0' };
@@ -141,7 +141,7 @@ async function ptyEngine(o: EngineOptions, link: 'pty' | 'pty-pool' | 'pty-wide'
 export function describeEngine(e: EngineResult): string {
   const socat = e.socat_cpu_s_per_mb !== undefined ? `, socat ${e.socat_cpu_s_per_mb.toFixed(3)}` : '';
   const one = e.link === 'memory' ? ' (one process: host + simulator together)' : '';
-  const wide = e.window !== DEFAULT_WINDOW || e.chunk !== DEFAULT_CHUNK ? ` [device window ${e.window / 1024} KiB, ${e.chunk / 1024} KiB frames]` : '';
+  const wide = e.window !== DEFAULT_WINDOW || e.chunk !== PUSH_CHUNK ? ` [device window ${e.window / 1024} KiB, ${e.chunk / 1024} KiB frames]` : '';
   const busy = e.machine_busy !== undefined ? `; machine ${Math.round(e.machine_busy * 100)}% busy (all ${cpus().length} cores)` : '';
   return `${e.link.padEnd(8)} ${e.mbps.toFixed(1)} MB/s; CPU s per MB: host ${e.host_cpu_s_per_mb.toFixed(3)}, simulator ${e.sim_cpu_s_per_mb.toFixed(3)}${socat}${one}${busy}${wide}`;
 }

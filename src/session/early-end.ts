@@ -30,7 +30,7 @@ export class EarlyEnd {
 
   /** Sends END: once, and again after an INCOMPLETE (behind the resends it asked for) or a lost answer. */
   async send(): Promise<void> {
-    if (this.sent && this.result?.status !== STATUS.INCOMPLETE && !this.unanswered) return;
+    if (this.sent && !this.again) return;
     this.sent = true;
     this.unanswered = false;
     this.result = undefined;
@@ -44,7 +44,12 @@ export class EarlyEnd {
 
   /** Whether finishSession still has to send END itself. */
   get needsEnd(): boolean {
-    return !this.sent || this.result?.status === STATUS.INCOMPLETE || this.unanswered;
+    return !this.sent || this.again;
+  }
+
+  /** The END sent must go again: it was answered INCOMPLETE, or its answer was lost. */
+  private get again(): boolean {
+    return this.result?.status === STATUS.INCOMPLETE || this.unanswered;
   }
 
   dispose(): void {
