@@ -1,19 +1,21 @@
 /**
  * `ota-uart simulate --port PATH`: the simulated ESP32 on a real serial port or a pty (for example
- * one end of a socat pty pair), so any host (this CLI, a script, another tool) can be tested
- * against it. Runs until killed; one line per notable event on stderr. With `--flash FILE` the
+ * one end of a socat pty pair), or listening on a socket a relay connects to (sim-listen.ts), so
+ * any host (this CLI, a script, another tool) can be tested against it. Runs until killed; one line per notable event on stderr. With `--flash FILE` the
  * flash lives in that file, written through on every operation: kill -9 and restart on the same
  * file is a power cycle.
  */
 import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
 import { systemClock } from '../../clock.js';
-import { pacePort, unpacedPort } from '../../device-sim/paced-port.js';
+import { pacePort, unpacedPort, type PacedPort } from '../../device-sim/paced-port.js';
 import { DEFAULT_WINDOW, type SimEvent, type SimFaults } from '../../device-sim/index.js';
 import { OtaError } from '../../errors.js';
 import { DURABLE_INTERVAL, MAX_CREDIT_CHUNKS, MAX_FRAME_ABS, MIN_MAX_FRAME } from '../../protocol/index.js';
 import { chipName } from '../../image/index.js';
 import { openSerialTransport } from '../../transport/serial.js';
+import { describeSocketAddress, parseSocketAddress } from '../../transport/socket.js';
+import { listenForHosts, type SimListener } from '../sim-listen.js';
 import { terminal } from '../terminal.js';
 import { buildSimDevice, DEMO_KEY_PATH } from '../sim-options.js';
 
@@ -47,7 +49,7 @@ export interface SimulateArgs {
 
 function builder(y: Argv): Argv<SimulateArgs> {
   return y
-    .option('port', { alias: 'p', type: 'string', demandOption: true, describe: 'serial port or pty the device listens on' })
+    .option('port', { alias: 'p', type: 'string', demandOption: true, describe: 'serial port or pty the device listens on, or a socket to listen on: unix:PATH, tcp:PORT, tcp:HOST:PORT (one peer at a time; connect a pty to it with socat)' })
     .option('key', { alias: 'k', type: 'string', describe: 'device private key PEM (RSA-3072 or EC P-256); default: the shipped TEST key' })
     .option('hmac-key', { type: 'string', describe: "the device's 32-byte ECIES HMAC key" })
     .conflicts('key', 'hmac-key')
@@ -74,7 +76,8 @@ function builder(y: Argv): Argv<SimulateArgs> {
     .option('reset-at', { type: 'number', describe: 'power-cycle once when the transfer reaches this file offset' })
     .option('seed', { type: 'number', describe: 'seed of the fault injection' })
     .group(['ber', 'drop', 'garbage', 'stall-ms', 'stall-every', 'reset-at', 'seed'], 'Faults:')
-    .example('$0 simulate --port /tmp/dev --key dev.pem --flash flash.bin', 'with `socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &`, then push to /tmp/host') as unknown as Argv<SimulateArgs>;
+    .example('$0 simulate --port /tmp/dev --key dev.pem --flash flash.bin', 'with `socat pty,raw,echo=0,link=/tmp/dev pty,raw,echo=0,link=/tmp/host &`, then push to /tmp/host')
+    .example('$0 simulate --port unix:/tmp/sim.sock', 'with `socat pty,raw,echo=0,link=/tmp/host UNIX-CONNECT:/tmp/sim.sock &`, then push to /tmp/host: one pty, no second tty in the way') as unknown as Argv<SimulateArgs>;
 }
 
 /** True for a pseudo-terminal (socat's `link=` points into /dev/pts): it has no line rate to set. */
@@ -119,6 +122,7 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
   } catch (e) {
     throw new OtaError('USAGE', (e as Error).message);
   }
+  const socket = parseSocketAddress(a.port);
   const clock = systemClock;
   // Everything about the device is checked before the port is opened, so a bad key or flash file
   // is reported as such and not hidden behind a port error.
@@ -128,10 +132,15 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
     maxFrame: inRange('--max-frame', a['max-frame'], MIN_MAX_FRAME, MAX_FRAME_ABS), window: inRange('--window', a.window, 16, MAX_WINDOW), rollback: a.rollback, antiRollback: a['anti-rollback'], efuseSecureVersion: a['efuse-secure-version'],
     maxBaud: a['max-baud'], baud: a.baud, bootLog: a['boot-log'], faults,
   }, clock);
-  let paced;
+  let paced: PacedPort | undefined;
+  let listener: SimListener | undefined;
   try {
-    const port = await openSerialTransport(a.port, { baud: a.baud });
-    paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
+    if (socket) {
+      listener = await listenForHosts(socket, device, { clock, pace: a.pace !== false, log });
+    } else {
+      const port = await openSerialTransport(a.port, { baud: a.baud });
+      paced = a.pace === false ? unpacedPort(port) : pacePort(port, clock, { osBaud: !isPty(a.port) });
+    }
   } catch (e) {
     flash.close();
     throw e;
@@ -145,20 +154,22 @@ export async function runSimulate(a: SimulateArgs, log: (line: string) => void =
     const line = describeEvent(e);
     if (line) log(`simulate: ${line}`);
   });
-  device.attach(paced);
+  if (paced) device.attach(paced);
   const keyName = a.key ?? a['hmac-key'] ?? `${DEMO_KEY_PATH} (TEST KEY)`;
-  log(`simulate: ${chipName(device.opts.chipId)} rev ${a['chip-rev']} on ${a.port} at ${a.baud} baud; flash ${a.flash ?? '(in memory)'}; key ${keyName}; Ctrl-C to stop`);
+  const where = socket ? `listening on ${describeSocketAddress(socket)}` : `on ${a.port}`;
+  log(`simulate: ${chipName(device.opts.chipId)} rev ${a['chip-rev']} ${where} at ${a.baud} baud; flash ${a.flash ?? '(in memory)'}; key ${keyName}; Ctrl-C to stop`);
   if (!device.booting && device.lastBoot) log(`simulate: ${describeEvent(device.lastBoot)}`); // booted in no time
   try {
     await new Promise<void>((resolve, reject) => {
       const stop = (): void => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
-      paced.addCloseListener((err) => reject(new OtaError('LINK_LOST', `the port ${a.port} went away: ${err.message}`)));
+      paced?.addCloseListener((err) => reject(new OtaError('LINK_LOST', `the port ${a.port} went away: ${err.message}`)));
     });
   } finally {
     device.detach();
-    await paced.close().catch(() => {});
+    await paced?.close().catch(() => {});
+    await listener?.close();
     flash.close();
   }
 }
