@@ -86,8 +86,9 @@ export interface EngineResult {
   /**
    * pty-pool: the pty run with serialport's thread-pool I/O (OTA_UART_POOL_IO=1), for comparison.
    * pty-wide: the pty run with the widest window the protocol allows (window 256 KiB, 4 KiB chunks).
+   * pty-pair: pty-wide with the simulator on the second pty of a socat pty pair (earlier runs' setup).
    */
-  link: 'memory' | 'pty' | 'pty-pool' | 'pty-wide';
+  link: 'memory' | 'pty' | 'pty-pool' | 'pty-wide' | 'pty-pair';
   /** The simulated device's receive window (HELLO_ACK.window) and the host's chunk. */
   window: number;
   chunk: number;
@@ -96,10 +97,12 @@ export interface EngineResult {
   mbps: number;
   host_cpu_s_per_mb: number;
   sim_cpu_s_per_mb: number;
-  /** pty only: the socat process joining the two ptys. */
+  /** pty only: the socat process relaying between the host's pty and the simulator. */
   socat_cpu_s_per_mb?: number;
   /** pty only: share of all the machine's cores busy during the pushes (anything running, kernel included). */
   machine_busy?: number;
+  /** pty only: the first push of the fresh host process (JIT-cold), MB/s: what a one-off `ota-uart push` gets. */
+  first_push_mbps?: number;
   ok: boolean;
 }
 

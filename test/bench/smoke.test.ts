@@ -170,6 +170,8 @@ describe('bench report writers', () => {
     expect(line).toMatch(/host 0\.100, simulator 0\.200, socat 0\.030; machine 80% busy \(all \d+ cores\)$/); // no window note at the defaults
     expect(describeEngine({ link: 'pty-wide', window: 131072, chunk: 4096, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, ok: true }))
       .toContain('[device window 128 KiB, 4 KiB frames]');
+    expect(describeEngine({ link: 'pty-pair', window: 131072, chunk: 4096, bytes: 1e6, seconds: 1, mbps: 1, host_cpu_s_per_mb: 0.1, sim_cpu_s_per_mb: 0.2, first_push_mbps: 6.25, ok: true }))
+      .toMatch(/; a fresh process's first push 6\.3 MB\/s \[device window 128 KiB, 4 KiB frames; simulator on a second pty\]$/);
   });
 
   it('judges the engine where the window is not the limit, and names the default-window speed beside it', () => {
@@ -181,6 +183,7 @@ describe('bench report writers', () => {
     expect(judge([e('pty', 8.1), e('pty-wide', 9.5, true)]).ok).toBe(false);
     expect(judge([e('pty', 10.5)])).toMatchObject({ ok: true, detail: '10.5 MB/s' }); // older runs: no wide row
     expect(judge([e('pty', 11), { ...e('pty-wide', 12, true), ok: false }]).ok).toBe(false); // a failed run passes nothing
+    expect(judge([e('pty-pair', 20, true), e('pty-wide', 9.5, true)]).ok).toBe(false); // the pair row is for comparison only
   });
 });
 
