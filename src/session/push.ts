@@ -183,7 +183,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         }
         // Leave the device at the rate it listens at after a reset, where `info` and the next
         // push look for it first (it keeps a switched rate until it resets, SPEC §4.3).
-        if (!opts.reboot && transport.baud !== initialBaud) await restoreRate(link, initialBaud, hello.maxBaud, clock, opts.signal);
+        if (!opts.reboot && transport.baud !== initialBaud) await restoreRate(link, initialBaud, hello.maxBaud, clock, reporter, opts.signal);
         addCounters(totals, link, stats);
         const seconds = (clock.now() - t0) / 1000;
         const out: PushResult = {
@@ -257,14 +257,31 @@ function installedBy(hello: HelloAck, target: number): FinishResult | undefined 
   return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
 }
 
-/** Best effort: a device that does not come back to the initial rate is still found by rate probing. */
-async function restoreRate(link: DeviceLink, rate: number, maxBaud: number, clock: Clock, signal?: AbortSignal): Promise<void> {
-  try {
-    await switchBaud(link, rate, maxBaud, { clock, reporter: silentReporter, signal });
-  } catch {
-    // the update is in; nothing to report
+/**
+ * Tries to switch back a few times: one lost BAUD or BAUD_ACK leaves both ends at the fast rate
+ * (SPEC §4.3: each side falls back to the rate it had), where `info` and tools that only know the
+ * reset rate will not find the device until it resets. On a noisy line that is one push in fifty
+ * (the fault matrix's "ber 1e-4" row: push OK, then `info` NO_DEVICE). A device still at the fast
+ * rate afterwards gets a warning; the update itself is in either way.
+ */
+async function restoreRate(link: DeviceLink, rate: number, maxBaud: number, clock: Clock, reporter: Reporter, signal?: AbortSignal): Promise<void> {
+  const fast = link.transport.baud;
+  for (let attempt = 0; attempt < RESTORE_ATTEMPTS && link.transport.baud !== rate; attempt++) {
+    try {
+      await switchBaud(link, rate, maxBaud, { clock, reporter: silentReporter, signal });
+    } catch {
+      break; // the device stopped answering: nothing more to try
+    }
+  }
+  if (link.transport.baud !== rate) {
+    reporter.event({
+      type: 'log', level: 'warn',
+      message: `the device did not switch back to ${rate} baud and stays at ${fast} until it resets: reset it, or give --initial-baud ${fast} to tools that look for it`,
+    });
   }
 }
+
+const RESTORE_ATTEMPTS = 3;
 
 /** HELLO time after a lost session, per rate tried. */
 const RECONNECT_HELLO_MS = 3000;

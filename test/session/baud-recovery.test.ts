@@ -11,7 +11,9 @@ import { FakeClock } from '../../src/clock.js';
 import { OtaError } from '../../src/errors.js';
 import { connectSim, createFlashImage, readDeviceState, SimDevice } from '../../src/device-sim/index.js';
 import { MemoryReporter } from '../../src/reporter.js';
+import { decodeMessage, FrameDecoder } from '../../src/protocol/index.js';
 import { deviceInfo, push } from '../../src/session/index.js';
+import type { Transport } from '../../src/transport/transport.js';
 import { drive, makeImage, testKey } from '../device-sim/helpers.js';
 
 const INITIAL = 115200;
@@ -136,5 +138,50 @@ describe('finding the device again at the rate it was switched to', () => {
     expect(device.baud).toBe(FAST);
     const info = await drive(clock, deviceInfo({ open: open(), clock, connectTimeoutMs: 5000, alsoTryBaud: FAST }));
     expect(info.running).toMatchObject({ slot: 'factory' });
+  });
+});
+
+describe('switching the device back to the initial rate after a push', () => {
+  /** `open` whose host end drops the first BAUD(rate) frame it is asked to send: lost on the wire. */
+  const losingFirstBaud = (open: () => Promise<Transport>, rate: number, lost: { n: number; max: number }) => async () => {
+    const t = await open();
+    const write = t.write.bind(t);
+    t.write = (bytes) => {
+      const m = new FrameDecoder().push(bytes).map(decodeMessage).find((x) => x?.type === 'BAUD');
+      if (m?.type === 'BAUD' && m.baud === rate && lost.n < lost.max) {
+        lost.n++;
+        return Promise.resolve();
+      }
+      return write(bytes);
+    };
+    return t;
+  };
+
+  it('tries again when its BAUD was lost, so `info` at 115200 still finds the device', async () => {
+    const { clock, device, open } = setup();
+    const { enc } = makeImage({ version: '2.0.0', size: 32 * 1024 });
+    const reporter = new MemoryReporter();
+    const lost = { n: 0, max: 1 };
+    const r = await drive(clock, push({ image: enc, open: losingFirstBaud(open(), INITIAL, lost), clock, baud: FAST, reporter }));
+    expect(lost.n).toBe(1);
+    expect(r.baud).toBe(FAST);
+    expect(device.baud).toBe(INITIAL);
+    expect(reporter.ofType('log').filter((e) => e.level === 'warn')).toEqual([]);
+    const info = await drive(clock, deviceInfo({ open: open(), clock }));
+    expect(info.boot).toMatchObject({ slot: 'ota_0', version: '2.0.0' });
+  });
+
+  it('says where the device is when it never switched back', async () => {
+    const { clock, device, open } = setup();
+    const { enc } = makeImage({ version: '2.0.0', size: 32 * 1024 });
+    const reporter = new MemoryReporter();
+    const lost = { n: 0, max: Infinity };
+    const r = await drive(clock, push({ image: enc, open: losingFirstBaud(open(), INITIAL, lost), clock, baud: FAST, reporter }));
+    expect(r.after.boot.version).toBe('2.0.0'); // the update is in regardless
+    expect(lost.n).toBe(3);
+    expect(device.baud).toBe(FAST);
+    expect(reporter.ofType('log').map((e) => e.message)).toContain(
+      'the device did not switch back to 115200 baud and stays at 921600 until it resets: reset it, or give --initial-baud 921600 to tools that look for it',
+    );
   });
 });
