@@ -43,6 +43,11 @@ export const FACTORY: PartValues = { subtype: 0x00, state: 0xff, valid: 1, offse
 export interface HelloState {
   running?: number; boot?: number; target?: number; flags?: number;
   resume?: { id: Uint8Array; offset: number; total: number };
+  /**
+   * The image installed since the last reset, while `boot` still names its slot (SPEC §4.2 bit6):
+   * `digest` is SHA-256 of the whole file.
+   */
+  installed?: { digest: Uint8Array; total: number };
   parts?: PartValues[];
 }
 
@@ -53,12 +58,20 @@ export function helloAck(h: HelloState = {}): Wire {
   const parts = (h.parts ?? [FACTORY, EMPTY_PART(0x10, 0x110000), EMPTY_PART(0x11, 0x210000)]).map((p, i) =>
     `${SLOT[i]} ${p['valid'] ? 'valid' : 'not valid'}${p['version'] ? ` "${String(p['version'])}"` : ''}${p['state'] === 0xff ? '' : ` state ${String(p['state'])}`}`);
   const flags = helloFlags(h);
-  const resume = h.resume ? ` resume_offset=${h.resume.offset} resume_total=${h.resume.total}` : '';
+  const r = reported(h);
+  const resume = r ? ` resume_offset=${r.offset} resume_total=${r.total}` : '';
   return { bytes: w.bytes, text: `HELLO_ACK OK running=${h.running ?? 0} boot=${h.boot ?? 0} target=${h.target ?? 1} flags=0x${flags.toString(16)}${resume}; ${parts.join(', ')}` };
 }
 
-/** The configuration bits, 0x08 while a session is resumable, and 0x20: every device takes multi-chunk DATA. */
-const helloFlags = (h: HelloState): number => (h.flags ?? CONFIG.flags) | (h.resume ? 0x08 : 0) | 0x20;
+/**
+ * The configuration bits, 0x08 while a session is resumable, else 0x40 while an image installed
+ * since the last reset is still what boots, and 0x20: every device takes multi-chunk DATA.
+ */
+const helloFlags = (h: HelloState): number => (h.flags ?? CONFIG.flags) | (h.resume ? 0x08 : h.installed ? 0x40 : 0) | 0x20;
+
+/** What resume_* carry: the session, else the installed image (offset = total). */
+const reported = (h: HelloState): { id: Uint8Array; offset: number; total: number } | undefined =>
+  h.resume ?? (h.installed && { id: h.installed.digest, offset: h.installed.total, total: h.installed.total });
 
 function helloAckMsg(h: HelloState): Wire {
   return msg('HELLO_ACK', {
@@ -66,7 +79,7 @@ function helloAckMsg(h: HelloState): Wire {
     chip_id: CONFIG.chip_id, chip_rev: CONFIG.chip_rev, flags: helloFlags(h),
     efuse_secure_version: 0, running: h.running ?? 0, boot: h.boot ?? 0, target: h.target ?? 1,
     run_version: '1.0.0-factory', run_project: 'ota-uart-sim-factory', run_secure_version: 0,
-    resume_id: h.resume?.id ?? new Uint8Array(32), resume_offset: h.resume?.offset ?? 0, resume_total: h.resume?.total ?? 0,
+    resume_id: reported(h)?.id ?? new Uint8Array(32), resume_offset: reported(h)?.offset ?? 0, resume_total: reported(h)?.total ?? 0,
     parts: h.parts ?? [FACTORY, EMPTY_PART(0x10, 0x110000), EMPTY_PART(0x11, 0x210000)],
   });
 }
@@ -84,6 +97,8 @@ export class Image {
     this.total = bytes.length;
   }
   get id(): Uint8Array { return imageId(this.header); }
+  /** SPEC §4.2 bit6: SHA-256 of the whole file. */
+  get digest(): Uint8Array { return new Uint8Array(createHash('sha256').update(this.bytes).digest()); }
 }
 
 export const hello = (): Wire => msg('HELLO', { magic: 'OTAU', host_proto: 1, flags: 0 });

@@ -127,8 +127,8 @@ function sessions(): Record<string, Script> {
   small.rest(m)
     .step('END: tag checked, app verified, otadata set: ota_0 boots next').send(msg('END', { flags: 0 }))
     .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }))
-    .step('HELLO: factory still runs; ota_0 boots next (state UNDEFINED: rollback off); an update would now go to ota_1')
-    .send(hello()).expect(helloAck({ boot: 1, target: 2, parts: after(written(1)) }));
+    .step('HELLO: factory still runs; ota_0 boots next (state UNDEFINED: rollback off); an update would now go to ota_1; installed (flag 0x40): resume_id = SHA-256 of the whole file, offset = total')
+    .send(hello()).expect(helloAck({ boot: 1, target: 2, installed: { digest: GOOD.digest, total: GOOD.total }, parts: after(written(1)) }));
   s['session-small.vec'] = small;
 
   const md = new DataPhase(GOOD, CHUNK);
@@ -155,7 +155,9 @@ function sessions(): Record<string, Script> {
     .step('the rest on the new grid; the last chunk is short (336 bytes)');
   resumeVec.rest(mr)
     .step('END: the whole image, decrypted across the resume, verifies').send(msg('END', { flags: 0 }))
-    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }));
+    .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }))
+    .step('HELLO: installed (0x40); the file digest spans the resume in RAM (every byte went through once)')
+    .send(hello()).expect(helloAck({ boot: 1, target: 2, installed: { digest: GOOD.digest, total: GOOD.total }, parts: after(written(1)) }));
   s['resume.vec'] = resumeVec;
 
   // Credit beyond sack (§4.5): with 16-byte chunks the 2048-byte window is 128 chunks, credit stops at 64.
@@ -224,6 +226,7 @@ function sessions(): Record<string, Script> {
   s['incomplete.vec'] = incomplete;
 
   const mp = new DataPhase(GOOD, CHUNK);
+  const again = new DataPhase(GOOD, CHUNK);
   const repeats = new Script('repeats.vec', 'BEGIN and END sent again by a host that heard no answer (§4.4 Repeats, §4.7): a repeat changes nothing')
     .step('BEGIN with FRESH').send(begin(GOOD.header, GOOD.total, CHUNK, FRESH)).expect(mp.beginAck())
     .step('the same BEGIN again (its answer was lost): the session starts again at 512, the same answer')
@@ -235,7 +238,12 @@ function sessions(): Record<string, Script> {
     .step('END').send(msg('END', { flags: 0 }))
     .expect(msg('RESULT', { status: 0, boot: 1, secure_version: 1, version: '1.2.3-vector', detail: 0 }))
     .step('END again (its RESULT was lost): no session any more, nothing else changes').send(msg('END', { flags: 0 })).expect(result(STATUS.NO_SESSION!))
-    .step('HELLO: ota_0 is set to boot, which is what the host checks after NO_SESSION to a repeated END')
+    .step('HELLO: ota_0 is set to boot, which is what the host checks after NO_SESSION to a repeated END; installed (0x40): this image')
+    .send(hello()).expect(helloAck({ boot: 1, target: 2, installed: { digest: GOOD.digest, total: GOOD.total }, parts: after(written(1)) }))
+    .step('BEGIN for the same image anyway (a host that does not read bit6): a new session, to ota_1; the installed image is forgotten')
+    .send(begin(GOOD.header, GOOD.total, CHUNK)).expect(again.beginAck(2))
+    .step('ABORT').send(msg('ABORT', {})).expect(msg('ABORT_ACK', { status: 0 }))
+    .step('HELLO: ota_0 still boots, but neither a session nor the installed image is reported')
     .send(hello()).expect(helloAck({ boot: 1, target: 2, parts: after(written(1)) }));
   s['repeats.vec'] = repeats;
 

@@ -8,13 +8,19 @@ export function formatPush(r: PushResult, image: string): string {
   const next = r.after.rebooting
     ? r.device.rollback ? 'the device is rebooting into it; confirm it with `ota-uart confirm` once it runs, or it rolls back' : 'the device is rebooting into it'
     : 'it runs after the next reset (pass --reboot to reset now)';
+  const transfer = r.alreadyInstalled
+    ? 'nothing sent: the device installed this very image earlier and has not reset since (--fresh writes it again)'
+    : `${formatBytes(r.bytesSent)} in ${r.seconds.toFixed(2)} s, ${formatRate(r.bytesPerSecond)} at ${r.baud} baud${eff}`;
+  const head = r.alreadyInstalled
+    ? `already installed on ${r.port ?? 'device'}: ${r.after.boot.version || '(new app)'} set to boot from ${r.after.boot.slot}`
+    : `updated ${r.port ?? 'device'}: ${r.after.boot.version || '(new app)'} set to boot from ${r.after.boot.slot}`;
   return [
-    `updated ${r.port ?? 'device'}: ${r.after.boot.version || '(new app)'} set to boot from ${r.after.boot.slot}`,
+    head,
     table([
       ['image', `${image} (${formatBytes(r.bytes)})`],
       ['device', `${r.device.chip} ${r.device.chipRevision}, ${r.device.project || 'app'}`],
       ['before', `running ${r.before.running.version || '?'} from ${r.before.running.slot}`],
-      ['transfer', `${formatBytes(r.bytesSent)} in ${r.seconds.toFixed(2)} s, ${formatRate(r.bytesPerSecond)} at ${r.baud} baud${eff}`],
+      ['transfer', transfer],
       ['resume offset', r.resumeOffset > 0 ? `${r.resumeOffset} (continued an earlier transfer)` : '0 (fresh start)'],
       ['retries', `${r.retries} (timeouts ${r.timeouts}, CRC errors ${r.crcErrors}, reconnects ${r.resyncs})`],
       ...(r.suggestedChunk !== undefined ? [['advice', chunkAdvice(r, r.suggestedChunk)] as [string, string]] : []),

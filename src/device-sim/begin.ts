@@ -80,7 +80,7 @@ export async function handleBegin(d: DeviceCore, m: MessageOf<'BEGIN'>): Promise
     // A new image, keyed after BEGIN_ACK (below).
     d.session = undefined;
     s = new OtaSession({
-      imageId: id, header, total: m.total, chunk: m.chunk, next: ENC_HEADER_SIZE, target, part, allowDowngrade,
+      imageId: id, header, total: m.total, chunk: m.chunk, next: ENC_HEADER_SIZE, target, part, allowDowngrade, rawHeader: m.header,
       writer: new SlotWriter({ flash: d.flash, timing: opts.timing.flash, part, imageLen: header.binSize, lowerRecord }),
     });
   }

@@ -12,6 +12,7 @@ import type { SimFaults } from './faults.js';
 import type { Flash, FlashTiming } from './flash.js';
 import type { FlashOp } from './flash-ops.js';
 import type { OtaSession } from './ota-session.js';
+import type { InstalledImage } from './ram.js';
 import type { RecordLog } from './resume-record.js';
 import type { DeviceTiming, TimingModel } from './timing.js';
 
@@ -152,8 +153,10 @@ export interface DeviceCore {
   /** The durable resume record (SPEC §7), if the flash has an nvs partition. */
   readonly records: RecordLog | undefined;
   efuseSecureVersion: number;
-  /** Setting it (BEGIN, ABORT, a refusal) also ends `refusal`. */
+  /** Setting it (BEGIN, ABORT, a refusal) also ends `refusal`; setting a session forgets `installed`. */
   session: OtaSession | undefined;
+  /** What the last successful END installed (SPEC §4.2 bit6); RAM only. */
+  installed: InstalledImage | undefined;
   /**
    * Set when a new session's key failed to unwrap after its BEGIN_ACK (SPEC §4.4 step 5): every
    * DATA and END is answered with this status until the next BEGIN, ABORT or reset.

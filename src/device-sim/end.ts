@@ -67,6 +67,8 @@ export async function handleEnd(d: DeviceCore, m: MessageOf<'END'>): Promise<voi
   // Only otadata was written since the image verified above: the dry run need not verify it again.
   const boot = apps.nextBoot({ index: s.target, app: { valid: true, version, projectName, secureVersion: sv } });
   d.counters.results++;
+  const digest = s.fileDigest();
+  d.installed = digest && { digest, total: s.total, slot: s.target };
   d.event({ type: 'result', version, boot: apps.apps[boot]?.label ?? '?' });
   result(STATUS.OK, 0, boot < 0 ? NO_TARGET : boot, sv, version);
   if (m.flags & END_FLAGS.REBOOT) {

@@ -7,6 +7,7 @@
 import { HELLO_FLAGS, MAX_PARTS, NO_TARGET, PROTO_VERSION, STATUS, type MessageOf } from '../protocol/index.js';
 import type { AppState } from './app-state.js';
 import type { OtaSession } from './ota-session.js';
+import type { InstalledImage } from './ram.js';
 import type { ResumeRecord } from './resume-record.js';
 
 export interface HelloInputs {
@@ -23,6 +24,7 @@ export interface HelloInputs {
   efuseSecureVersion: number;
   session: OtaSession | undefined;
   record: ResumeRecord | undefined;
+  installed?: InstalledImage | undefined;
 }
 
 export function buildHelloAck(h: HelloInputs): MessageOf<'HELLO_ACK'> {
@@ -48,6 +50,11 @@ export function buildHelloAck(h: HelloInputs): MessageOf<'HELLO_ACK'> {
     resumeOffset = h.record.offset;
   }
   const boot = apps.nextBoot();
+  if (!(flags & HELLO_FLAGS.RESUMABLE) && h.installed && h.installed.slot === boot) {
+    flags |= HELLO_FLAGS.INSTALLED;
+    resumeId = h.installed.digest;
+    resumeOffset = resumeTotal = h.installed.total;
+  }
   return {
     type: 'HELLO_ACK',
     status: STATUS.OK,

@@ -4,6 +4,7 @@
  * yet written, and the early app checks. The device drives it (sim-device.ts, data-phase.ts); this
  * module only keeps the books, so every rule of §4.5 is in one place.
  */
+import { createHash, type Hash } from 'node:crypto';
 import type { AppInfo, EncryptedHeader } from '../image/index.js';
 import { APP_PREFIX_SIZE } from '../image/index.js';
 import { creditChunks, MAX_SACK_CHUNKS } from '../protocol/index.js';
@@ -31,6 +32,11 @@ export interface OtaSessionInit {
   allowDowngrade: boolean;
   /** Plaintext already decrypted before `next` (up to 288 bytes), for the early checks. */
   prefix?: Uint8Array;
+  /**
+   * The header's 512 bytes, for a session that starts at 512: the file digest (SPEC §4.2 bit6)
+   * then runs over every byte. Absent for a session resumed from the durable record.
+   */
+  rawHeader?: Uint8Array;
 }
 
 export class OtaSession {
@@ -55,6 +61,7 @@ export class OtaSession {
   recorded: number;
   private prefix: Buffer;
   private decryptor: GcmStream | undefined;
+  private readonly fileHash: Hash | undefined;
   private readonly held = new Map<number, Uint8Array>();
   private pending: Uint8Array[] = [];
   private pendingLen = 0;
@@ -75,6 +82,12 @@ export class OtaSession {
     this.recorded = i.writer.written;
     this.allowDowngrade = i.allowDowngrade;
     this.prefix = Buffer.from(i.prefix ?? new Uint8Array(0));
+    this.fileHash = i.rawHeader && createHash('sha256').update(i.rawHeader);
+  }
+
+  /** SHA-256 of the whole file (SPEC §4.2 bit6), once every byte went through; undefined after a resume from flash. */
+  fileDigest(): Buffer | undefined {
+    return this.next === this.total ? this.fileHash?.digest() : undefined;
   }
 
   /** The AES-GCM state; DATA is only consumed once the key is unwrapped, so it exists by then. */
@@ -144,6 +157,7 @@ export class OtaSession {
   /** `ctx` is asked for only while the early checks are still to run (the first 288 bytes). */
   consume(data: Uint8Array, ctx: () => EarlyCheckContext): EarlyCheckResult | undefined {
     const plain = this.gcm.decrypt(data);
+    this.fileHash?.update(data);
     this.next += data.length;
     this.pending.push(plain);
     this.pendingLen += plain.length;

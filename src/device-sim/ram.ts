@@ -18,6 +18,8 @@ export interface Ram {
   decoder: FrameDecoder;
   apps: AppState | undefined;
   session: OtaSession | undefined;
+  /** The image the last successful END installed, while no BEGIN has been accepted since (SPEC §4.2 bit6). */
+  installed: InstalledImage | undefined;
   /** A new session's key failed to unwrap after BEGIN_ACK: DATA and END get this status (SPEC §4.4). */
   refusal: number | undefined;
   baud: number;
@@ -29,6 +31,14 @@ export interface Ram {
   acks: AckCoalescer;
 }
 
+export interface InstalledImage {
+  /** SHA-256 of the whole file (SPEC §4.2 bit6). */
+  digest: Uint8Array;
+  total: number;
+  /** Index into the app slots of where it was written. */
+  slot: number;
+}
+
 /** RAM as it is at power-on: booting, at the reset line rate; `emit` sends the device's messages. */
 export function freshRam(opts: ResolvedOptions, flash: Flash, nvsSector: number | undefined, emit: (m: Message) => void): Ram {
   return {
@@ -36,6 +46,7 @@ export function freshRam(opts: ResolvedOptions, flash: Flash, nvsSector: number 
     decoder: new FrameDecoder({ maxFrame: opts.maxFrame, versions: 'any' }),
     apps: undefined,
     session: undefined,
+    installed: undefined,
     refusal: undefined,
     baud: opts.baud,
     booting: true,

@@ -29,7 +29,7 @@ import type { FlashOp } from './flash-ops.js';
 import { buildHelloAck } from './hello.js';
 import { DeviceLayout } from './layout.js';
 import type { OtaSession } from './ota-session.js';
-import { freshRam, type Ram } from './ram.js';
+import { freshRam, type InstalledImage, type Ram } from './ram.js';
 import type { RecordLog } from './resume-record.js';
 import { CarriedCounters, zeroStats } from './sim-stats.js';
 import { resolveDeviceTiming } from './timing.js';
@@ -88,6 +88,15 @@ export class SimDevice implements Dispatcher {
   set session(s: OtaSession | undefined) {
     this.ram.session = s;
     this.ram.refusal = undefined;
+    if (s) this.ram.installed = undefined; // an accepted BEGIN: a new update is under way
+  }
+
+  get installed(): InstalledImage | undefined {
+    return this.ram.installed;
+  }
+
+  set installed(i: InstalledImage | undefined) {
+    this.ram.installed = i;
   }
 
   get refusal(): number | undefined {
@@ -362,7 +371,7 @@ export class SimDevice implements Dispatcher {
     this.send(buildHelloAck({
       apps: this.apps, maxFrame: o.maxFrame, window: o.window, maxBaud: o.maxBaud, chipId: o.chipId, chipRev: o.chipRev,
       rollback: o.rollback, antiRollback: o.antiRollback, iramUart: o.iramUart, multiChunk: o.multiChunk, efuseSecureVersion: this.efuseSecureVersion,
-      session: this.ram.session, record: this.ram.records?.read(),
+      session: this.ram.session, record: this.ram.records?.read(), installed: this.ram.installed,
     }));
   }
 

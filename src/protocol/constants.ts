@@ -125,6 +125,8 @@ export const HELLO_FLAGS = {
   IRAM_ISR: 16,
   /** DATA frames may carry several chunks (SPEC §4.5). */
   MULTI_CHUNK: 32,
+  /** No session; resume_* name the image installed since the last reset, which still boots (SPEC §4.2). */
+  INSTALLED: 64,
 } as const;
 /** otadata state of a slot, PartInfo.state (SPEC §4.2; ESP-IDF esp_ota_img_states_t order). */
 export const OTA_STATE = {

@@ -31,6 +31,8 @@ export interface DeviceRecord {
   baud?: number;
   bytesPerSecond?: number;
   resumeOffset: number;
+  /** The device had installed this image already (since its last reset): nothing was sent. */
+  alreadyInstalled?: boolean;
   retries: number;
   timeouts: number;
   crcErrors: number;
@@ -79,6 +81,7 @@ export function deviceRecord(
       ...base, ok: true, code: 'OK', exitStatus: 0,
       after: { boot: { slot: r.after.boot.slot, version: r.after.boot.version, secureVersion: r.after.boot.secureVersion } },
       bytes: r.bytes, bytesSent: r.bytesSent, baud: r.baud, bytesPerSecond: Math.round(r.bytesPerSecond), resumeOffset: r.resumeOffset, retries: r.retries, timeouts: r.timeouts, crcErrors: r.crcErrors, resyncs: r.resyncs,
+      ...(r.alreadyInstalled && { alreadyInstalled: true }),
       ...(r.suggestedChunk !== undefined && { suggestedChunk: r.suggestedChunk }),
     };
   }

@@ -9,6 +9,7 @@
  * offset. Ctrl-C (the AbortSignal) sends ABORT so the device drops the session; the running
  * firmware is never touched by any failure.
  */
+import { createHash } from 'node:crypto';
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
 import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HEADER_SIZE } from '../image/index.js';
@@ -78,6 +79,8 @@ export interface PushResult {
   bytesPerSecond: number;
   baud: number;
   resumeOffset: number;
+  /** The device had this image installed already (since its last reset) and nothing was sent. */
+  alreadyInstalled?: boolean;
   resyncs: number;
   retries: number;
   timeouts: number;
@@ -112,6 +115,8 @@ export async function push(opts: PushOptions): Promise<PushResult> {
   let delivered = 0;
   /** The chunk size and data-phase round trip of the last session (for the result). */
   let used = { chunk: 0, roundTripMs: 0 };
+  /** The device had installed this very image already (HELLO_ACK bit6): nothing was sent. */
+  let alreadyInstalled = false;
 
   try {
     for (let attempt = 0; ; attempt++) {
@@ -136,6 +141,16 @@ export async function push(opts: PushOptions): Promise<PushResult> {
         // END went out before the session was lost: the device may have switched otadata and
         // reset before its RESULT arrived. Then the update is in; BEGIN would call it a downgrade.
         let result = endSentTo !== undefined ? installedBy(hello, endSentTo) : undefined;
+        // A host that died after END (or lost the RESULT with the link) runs again: the device says
+        // the image it installed since its last reset is this one (SPEC §4.2 bit6). Nothing to send.
+        if (!result && endSentTo === undefined && !opts.fresh && holdsInstalled(hello, opts.image)) {
+          result = installedBy(hello, hello.boot);
+          if (result) {
+            alreadyInstalled = true;
+            reporter.event({ type: 'log', level: 'info', message: `the device already has this image: ${result.version} in ${result.bootLabel}, set to boot next (nothing to send; --fresh writes it again)` });
+            if (opts.reboot) await requestReboot(link, opts.signal);
+          }
+        }
         if (!result) {
           if (hello.target === NO_TARGET) {
             throw noTargetError((hello.flags & HELLO_FLAGS.PENDING_VERIFY) !== 0, slotSummary(hello, hello.boot).slot, slotSummary(hello, hello.running).slot);
@@ -198,6 +213,7 @@ export async function push(opts: PushOptions): Promise<PushResult> {
           bytesPerSecond: seconds > 0 ? totals.sent / seconds : 0,
           baud,
           resumeOffset,
+          ...(alreadyInstalled && { alreadyInstalled }),
           resyncs: totals.resyncs,
           retries: totals.retries,
           timeouts: totals.timeouts,
@@ -255,6 +271,21 @@ function installedBy(hello: HelloAck, target: number): FinishResult | undefined 
   const p = hello.parts[target];
   if (!p || !p.valid || (hello.boot !== target && hello.running !== target)) return undefined;
   return { bootLabel: slotLabel(p.subtype), version: p.version, secureVersion: p.secureVersion };
+}
+
+/**
+ * HELLO_ACK bit6 with this file's length and SHA-256 (of the whole file, not only the header: a
+ * damaged copy must not pass for the installed image): the device installed it since it last reset.
+ */
+function holdsInstalled(hello: HelloAck, image: Uint8Array): boolean {
+  if ((hello.flags & HELLO_FLAGS.INSTALLED) === 0 || hello.resumeTotal !== image.length) return false;
+  return createHash('sha256').update(image).digest().equals(Buffer.from(hello.resumeId));
+}
+
+/** --reboot for an image that was in already: the plain REBOOT request (SPEC §4.8). */
+async function requestReboot(link: DeviceLink, signal?: AbortSignal): Promise<void> {
+  const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 5000, { signal });
+  if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
 }
 
 /**

@@ -18,6 +18,7 @@
 #include "otarx_config.h"
 #include "otarx_err.h"
 #include "mbedtls/gcm.h"
+#include "mbedtls/md.h"
 #include "mbedtls/pk.h"
 
 #ifdef __cplusplus
@@ -31,6 +32,7 @@ extern "C" {
 #define OTARX_DEV_RESUMABLE 0x08u     /**< set by the library, not the port */
 #define OTARX_DEV_IRAM_UART 0x10u     /**< UART input survives flash work: credit is granted freely */
 #define OTARX_DEV_MULTI_CHUNK 0x20u   /**< DATA may carry several chunks; set by the library */
+#define OTARX_DEV_INSTALLED 0x40u     /**< resume_* name the image installed last; set by the library */
 
 /* otadata states (esp-formats §4.1) as reported in HELLO_ACK parts[].state. */
 #define OTARX_STATE_NEW 0u
@@ -235,6 +237,15 @@ typedef struct {
     uint32_t _erased;      /* plaintext bytes of the target erased from 0 */
     uint32_t _recorded;    /* plaintext offset of the last durable record */
     uint8_t _image_id[32];
+    /* the image the last successful END installed, until a BEGIN is accepted or a reset (SPEC
+     * §4.2 bit6: a host that died after END learns the outcome); RAM only */
+    uint8_t _installed;
+    uint8_t _installed_slot;
+    uint32_t _installed_total;
+    uint8_t _installed_digest[32]; /* SHA-256 of the whole file */
+    /* that digest while the session runs (digest.c); off after a resume from the record */
+    uint8_t _digesting;
+    mbedtls_md_context_t _digest;
     uint8_t _head[OTARX_APP_PREFIX];
     otarx_crypt_t _crypt;
     uint8_t _tx[OTARX_TX_MAX];

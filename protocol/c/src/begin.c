@@ -92,9 +92,11 @@ static OTARX_CHECK int start_session(otarx_ctx_t *ctx, const uint8_t *hdr, const
     ctx->_next = OTARX_HEADER_SIZE;
     ctx->_wr = ctx->_erased = ctx->_recorded = 0;
     ctx->_checked = 0;
+    otarx_digest_start(ctx, hdr);
     if (!fresh) {
         r = resume_from_record(ctx, hdr, ctx->_total);
         if (r == 1) {
+            otarx_digest_stop(ctx); /* the bytes before the record never came through here */
             *resumed = 2;
             return OTARX_OK;
         }
@@ -190,6 +192,7 @@ void otarx_on_begin(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
         return;
     }
     ctx->_active = 1;
+    ctx->_installed = 0; /* a new update is under way */
     open_window(ctx, chunk);
     ctx->_sstats.sessions++;
     if (resumed) {

@@ -87,6 +87,7 @@ int otarx_init(otarx_ctx_t *ctx, const otarx_ops_t *ops, void *user, const otarx
 void otarx_deinit(otarx_ctx_t *ctx)
 {
     otarx_crypt_end(ctx);
+    otarx_digest_stop(ctx);
     mbedtls_gcm_free(&ctx->_crypt._gcm);
     otarx_key_free(ctx);
     ctx->_active = 0;
@@ -95,6 +96,7 @@ void otarx_deinit(otarx_ctx_t *ctx)
 void otarx_reset(otarx_ctx_t *ctx)
 {
     otarx_session_drop(ctx, 0);
+    ctx->_installed = 0;
     otarx_decoder_reset(&ctx->_rx, &ctx->_fstats);
     ctx->_baud_pending = 0;
 }

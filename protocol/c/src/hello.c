@@ -1,6 +1,6 @@
 /*
  * hello.c: the HELLO_ACK reply (SPEC §4.2): identity, limits, the partition report and the
- * resumable session (in RAM, else the durable record of SPEC §7).
+ * resumable session (in RAM, else the durable record of SPEC §7), else the image installed last.
  */
 #include "otarx_priv.h"
 
@@ -21,7 +21,8 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
         OTARX_TRY(ctx->_ops->get_part(ctx->_user, dev.running, &run));
     }
     /* this library takes multi-chunk DATA (SPEC §4.5) whatever the port says */
-    flags = (uint8_t)((dev.flags & (uint8_t)~OTARX_DEV_RESUMABLE) | OTARX_DEV_MULTI_CHUNK);
+    flags = (uint8_t)((dev.flags & (uint8_t) ~(OTARX_DEV_RESUMABLE | OTARX_DEV_INSTALLED)) |
+                      OTARX_DEV_MULTI_CHUNK);
     memset(p, 0, OTARX_HELLO_ACK_FIXED);
     p[0] = OTARX_OK;
     p[1] = (uint8_t)OTARX_PROTO_VERSION;
@@ -50,6 +51,11 @@ int otarx_send_hello_ack(otarx_ctx_t *ctx)
         flags |= OTARX_DEV_RESUMABLE;
         memcpy(&p[92], rec.image_id, sizeof(rec.image_id));
         otarx_put32(&p[124], rec.offset);
+    } else if (ctx->_installed && dev.boot == ctx->_installed_slot) {
+        flags |= OTARX_DEV_INSTALLED;
+        memcpy(&p[92], ctx->_installed_digest, 32);
+        otarx_put32(&p[124], ctx->_installed_total);
+        otarx_put32(&p[128], ctx->_installed_total);
     }
     p[16] = flags;
     p[132] = dev.nparts;

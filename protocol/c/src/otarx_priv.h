@@ -120,6 +120,12 @@ void otarx_crypt_end(otarx_ctx_t *ctx);
 /** SHA-256 of `len` bytes. */
 OTARX_CHECK int otarx_sha256(const uint8_t *buf, size_t len, uint8_t out[32]);
 
+/* digest.c: SHA-256 of the whole file for SPEC §4.2 bit6 (best effort: a failure stops it) */
+void otarx_digest_start(otarx_ctx_t *ctx, const uint8_t *hdr);
+void otarx_digest_update(otarx_ctx_t *ctx, const uint8_t *ct, size_t len);
+int otarx_digest_finish(otarx_ctx_t *ctx, uint8_t out[32]); /* 1 if out holds the digest */
+void otarx_digest_stop(otarx_ctx_t *ctx);
+
 /* appimg.c */
 /** Early checks on the first 288 plaintext bytes (SPEC §4.6) against the device and the running
  *  app; `allow_downgrade` is the BEGIN flag; *detail is the refusal's detail (SPEC §4.6). */

@@ -43,6 +43,7 @@ void otarx_session_drop(otarx_ctx_t *ctx, int forget)
         otarx_record_forget(ctx);
     }
     otarx_crypt_end(ctx);
+    otarx_digest_stop(ctx);
     ctx->_active = 0;
     ctx->_refused = 0;
     ctx->_held = 0;
@@ -102,6 +103,7 @@ static OTARX_CHECK int consume(otarx_ctx_t *ctx, uint8_t *buf, uint32_t len, pie
                                uint32_t *detail)
 {
     uint32_t pos = ctx->_next - OTARX_HEADER_SIZE;
+    otarx_digest_update(ctx, buf, len); /* the ciphertext, before it is decrypted in place */
     if (otarx_crypt_update(ctx, buf, len, ctx->_next + len == ctx->_total) != OTARX_OK) {
         return OTARX_FLASH_ERROR; /* cannot happen with a valid state; ends the session */
     }
@@ -347,6 +349,8 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
                             otarx_work_ms(ctx, OTARX_WORK_ERASE, OTARX_SECTOR) +
                             otarx_work_ms(ctx, OTARX_WORK_WRITE, 32));
     rc = finish(ctx, &info);
+    /* before the drop, which ends the digest */
+    ctx->_installed = (uint8_t)(rc == OTARX_OK && otarx_digest_finish(ctx, ctx->_installed_digest));
     otarx_session_drop(ctx, rc != OTARX_OK); /* on success finish() has forgotten the record */
     if (rc != OTARX_OK) {
         OTARX_LOGW(ctx, "END refused: %s (detail %lu)", otarx_err_name((otarx_err_t)rc),
@@ -359,6 +363,8 @@ void otarx_on_end(otarx_ctx_t *ctx, const uint8_t *p, size_t n)
     if (ctx->_ops->get_info(ctx->_user, &dev) != OTARX_OK) {
         dev.boot = ctx->_target;
     }
+    ctx->_installed_slot = ctx->_target;
+    ctx->_installed_total = ctx->_total;
     OTARX_LOGI(ctx, "image verified; partition %u boots next", (unsigned)dev.boot);
     reply_result(ctx, OTARX_OK, dev.boot, info.secure_version, info.version, 0);
     if (flags & OTARX_END_REBOOT) {

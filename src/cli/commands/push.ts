@@ -38,7 +38,7 @@ export function withPushOptions<T>(y: Argv<T>, extra: (a: Argv<T & PushArgs>) =>
   return withMultiPortOptions(withImage, (a) => extra(a
     .option('reboot', { type: 'boolean', default: false, describe: 'reset the device into the new app after a successful update' })
     .option('allow-downgrade', { type: 'boolean', default: false, describe: 'accept an app whose version is the same as or older than the running one' })
-    .option('fresh', { type: 'boolean', default: false, describe: 'start from zero even if the device could resume this image' })
+    .option('fresh', { type: 'boolean', default: false, describe: 'start from zero even if the device could resume this image, or has just installed it (and has not reset since)' })
     .option('chunk', { type: 'number', describe: 'data bytes per chunk, the unit of every resend (multiple of 16; default 512 for a device that takes several chunks per frame, else 1024; capped by the device)' })
     .option('frame-chunks', { type: 'number', describe: 'most chunks per frame on a clean link (default: as many as the device takes; 1 for the first 32 and after a loss)' })
     .option('window', { type: 'number', describe: 'cap bytes in flight (default: whatever the device grants)' })
