@@ -1,7 +1,8 @@
 /**
  * `ota-uart simulate --port unix:PATH` as a process, with socat giving the host one plain pty
  * (`pty ... UNIX-CONNECT:PATH`), and the built CLI pushing to that pty: the image boots, the
- * simulator logs the connection, and on SIGTERM it exits and removes its socket file. A bad
+ * simulator logs the connection, the same file pushed again is reported as already installed
+ * (HELLO_ACK bit6), and on SIGTERM it exits and removes its socket file. A bad
  * socket address is a usage error before anything starts.
  */
 import { spawn } from 'node:child_process';
@@ -38,6 +39,11 @@ describe.skipIf(!haveSocat || !haveDist)('push to `ota-uart simulate` on a Unix 
       expect(result.ok).toBe(true);
       expect(result.after.boot.slot).toBe('ota_0');
       expect(sim.output()).toMatch(/connection 1 open[\s\S]*result: .* set to boot from ota_0/);
+      // The same file again, as after a host that died before its RESULT: nothing to send.
+      const again = await cli(['push', join(FIX, 'app_esp32.rsa.enc.bin'), '--port', host, '--baud', '921600']);
+      expect(again.status).toBe(0);
+      expect(again.stdout + again.stderr).toMatch(/already installed on .*host: 1\.2\.3-vector set to boot from ota_0/);
+      expect(again.stdout + again.stderr).toMatch(/nothing sent: the device installed this very image earlier/);
     } finally {
       relay.kill();
     }
