@@ -19,6 +19,7 @@
  */
 import { systemClock, type Clock } from '../clock.js';
 import { OtaError } from '../errors.js';
+import { Inbox } from './inbox.js';
 import { LinkDirection, type LinkDirectionOptions, type LinkDirectionStats } from './link-model.js';
 import type { Transport } from './transport.js';
 
@@ -78,9 +79,8 @@ class MemoryEnd implements MemoryTransport {
   private tx!: LinkDirection;
   private rx!: LinkDirection;
   private state: 'open' | 'closed' | 'lost' = 'open';
-  private dataCb: ((bytes: Uint8Array) => void) | undefined;
+  private readonly inbox = new Inbox();
   private closeCb: ((err: OtaError) => void) | undefined;
-  private early: Uint8Array[] = [];
   private lostErr: OtaError | undefined;
 
   constructor(readonly name: 'a' | 'b', private currentBaud: number, readonly disconnect: () => void) {}
@@ -117,10 +117,7 @@ class MemoryEnd implements MemoryTransport {
   }
 
   onData(cb: (bytes: Uint8Array) => void): void {
-    this.dataCb = cb;
-    const early = this.early;
-    this.early = [];
-    for (const chunk of early) cb(chunk);
+    this.inbox.set(cb);
   }
 
   onClose(cb: (err: OtaError) => void): void {
@@ -138,15 +135,14 @@ class MemoryEnd implements MemoryTransport {
   async close(): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closed';
-    this.early = [];
+    this.inbox.clear();
     this.tx.shutdown(new OtaError('LINK_LOST', `memory link end ${this.name} was closed`));
   }
 
   /** Called by the receiving direction. */
   receive(bytes: Uint8Array): void {
     if (this.state !== 'open') return;
-    if (this.dataCb) this.dataCb(bytes);
-    else this.early.push(bytes);
+    this.inbox.deliver(bytes);
   }
 
   /** The cable was cut: only an end still open hears about it. */

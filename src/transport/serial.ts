@@ -18,7 +18,9 @@ import { applyLoopIoWrites } from './loop-io.js';
 import { applyPollerFix } from './poller-fix.js';
 import { scanSerialPorts, type PortInfo, type ScanOptions } from './port-scan.js';
 import { badBaud, inspectPath, mapOpenError } from './serial-errors.js';
+import { Inbox } from './inbox.js';
 import type { Transport } from './transport.js';
+import { TurnCork } from './turn-cork.js';
 import { bridgeHint, normalizeId } from './usb-hints.js';
 
 applyPollerFix();
@@ -74,26 +76,25 @@ export function wrapSerialPort(port: SerialPortStream, path: string, clock: Cloc
 class SerialLink implements SerialTransport {
   private state: 'open' | 'closed' | 'lost' = 'open';
   private endErr: OtaError | undefined;
-  private dataCb: ((bytes: Uint8Array) => void) | undefined;
+  private readonly inbox = new Inbox();
   private closeCb: ((err: OtaError) => void) | undefined;
-  private early: Uint8Array[] = [];
   /** Settles when the port is closed or lost; every operation races against it. */
   private readonly ended: Promise<never>;
   private endNow!: (err: OtaError) => void;
   /** The callback of the last write: all earlier writes have reached the OS when it fires. */
   private lastWrite: Promise<void> = Promise.resolve();
-  /** True from the first write of an event-loop turn until setImmediate sends the turn's writes. */
-  private corked = false;
+  /** Joins one event-loop turn's writes into one (turn-cork.ts). */
+  private readonly cork: TurnCork;
 
   constructor(private readonly port: SerialPortStream, readonly path: string, private readonly clock: Clock) {
+    this.cork = new TurnCork(port);
     this.ended = new Promise<never>((_, reject) => {
       this.endNow = reject;
     });
     this.ended.catch(() => {});
     port.on('data', (chunk: Buffer) => {
       if (this.state !== 'open') return;
-      if (this.dataCb) this.dataCb(chunk);
-      else this.early.push(chunk);
+      this.inbox.deliver(chunk);
     });
     // Without a listener an 'error' event would crash the process; what matters is whether the
     // port is still open afterwards, which 'close' tells us.
@@ -121,17 +122,7 @@ class SerialLink implements SerialTransport {
     if (this.state !== 'open') return Promise.reject(this.endErr);
     // Copy: the stream keeps a reference until the OS has taken the bytes.
     const buf = Buffer.from(bytes);
-    // Everything written in this turn of the event loop goes out in one write() (the stream's
-    // _writev joins corked writes): the ACKs a device answers one read with, the frames a host
-    // sends for one ACK. Each write to a tty is a syscall with real kernel work behind it.
-    if (!this.corked) {
-      this.corked = true;
-      this.port.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.port.uncork();
-      });
-    }
+    this.cork.hold();
     let accepted!: boolean;
     const done = new Promise<void>((resolve) => {
       // A failed write closes the port as disconnected (SerialPortStream._write), which 'close'
@@ -155,10 +146,7 @@ class SerialLink implements SerialTransport {
   }
 
   onData(cb: (bytes: Uint8Array) => void): void {
-    this.dataCb = cb;
-    const early = this.early;
-    this.early = [];
-    for (const chunk of early) cb(chunk);
+    this.inbox.set(cb);
   }
 
   onClose(cb: (err: OtaError) => void): void {
@@ -201,7 +189,7 @@ class SerialLink implements SerialTransport {
   private end(state: 'closed' | 'lost', err: OtaError): void {
     this.state = state;
     this.endErr = err;
-    this.early = [];
+    this.inbox.clear();
     this.endNow(err);
   }
 

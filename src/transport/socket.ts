@@ -9,7 +9,9 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { OtaError } from '../errors.js';
+import { Inbox } from './inbox.js';
 import type { Transport } from './transport.js';
+import { TurnCork } from './turn-cork.js';
 
 export type SocketAddress = { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
 
@@ -47,18 +49,17 @@ export function wrapSocket(sock: Socket, label: string, baud: number): Transport
 class SocketLink implements Transport {
   private state: 'open' | 'closed' | 'lost' = 'open';
   private endErr: OtaError | undefined;
-  private dataCb: ((bytes: Uint8Array) => void) | undefined;
+  private readonly inbox = new Inbox();
   private closeCb: ((err: OtaError) => void) | undefined;
-  private early: Uint8Array[] = [];
   private lastWrite: Promise<void> = Promise.resolve();
-  private corked = false;
+  private readonly cork: TurnCork;
 
   constructor(private readonly sock: Socket, private readonly label: string, public baud: number) {
+    this.cork = new TurnCork(sock);
     sock.setNoDelay(true); // an ACK must not wait for Nagle (no effect on a Unix socket)
     sock.on('data', (chunk: Buffer) => {
       if (this.state !== 'open') return;
-      if (this.dataCb) this.dataCb(chunk);
-      else this.early.push(chunk);
+      this.inbox.deliver(chunk);
     });
     // 'close' follows every 'error'; it is the one place the link ends.
     sock.on('error', () => {});
@@ -75,15 +76,7 @@ class SocketLink implements Transport {
 
   write(bytes: Uint8Array): Promise<void> {
     if (this.state !== 'open') return Promise.reject(this.endErr);
-    // As on a serial port: one turn's writes leave in one syscall.
-    if (!this.corked) {
-      this.corked = true;
-      this.sock.cork();
-      setImmediate(() => {
-        this.corked = false;
-        this.sock.uncork();
-      });
-    }
+    this.cork.hold();
     let accepted!: boolean;
     this.lastWrite = new Promise<void>((resolve) => {
       accepted = this.sock.write(Buffer.from(bytes), () => resolve());
@@ -101,10 +94,7 @@ class SocketLink implements Transport {
   }
 
   onData(cb: (bytes: Uint8Array) => void): void {
-    this.dataCb = cb;
-    const early = this.early;
-    this.early = [];
-    for (const chunk of early) cb(chunk);
+    this.inbox.set(cb);
   }
 
   onClose(cb: (err: OtaError) => void): void {
@@ -126,7 +116,7 @@ class SocketLink implements Transport {
   private end(state: 'closed' | 'lost', err: OtaError): void {
     this.state = state;
     this.endErr = err;
-    this.early = [];
+    this.inbox.clear();
   }
 }
 

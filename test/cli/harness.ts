@@ -114,6 +114,12 @@ export class FakeBench implements PortBackend {
 
 export { portBackend };
 
+/** Polls `ok` every 5 ms (real time) until it holds; throws after `ms`. */
+export async function until(ok: () => boolean, ms = 3000): Promise<void> {
+  for (const t0 = Date.now(); !ok() && Date.now() - t0 < ms;) await new Promise((r) => setTimeout(r, 5));
+  if (!ok()) throw new Error(`condition not met within ${ms} ms`);
+}
+
 export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'ota-uart-cli-'));
 }

@@ -12,12 +12,8 @@ import { createFlashImage, SimDevice } from '../../src/device-sim/index.js';
 import { push } from '../../src/session/index.js';
 import { wrapSocket } from '../../src/transport/socket.js';
 import { makeImage, testKey } from '../device-sim/helpers.js';
-import { tempDir } from './harness.js';
+import { tempDir, until } from './harness.js';
 
-const until = async (ok: () => boolean, ms = 3000): Promise<void> => {
-  for (let i = 0; i < ms / 5 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
-  if (!ok()) throw new Error('condition not met in time');
-};
 
 describe('the simulated device listening on a socket', () => {
   let listener: SimListener | undefined;

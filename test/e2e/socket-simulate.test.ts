@@ -9,16 +9,12 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { tempDir } from '../cli/harness.js';
+import { tempDir, until } from '../cli/harness.js';
 import { cli, cliProcess, haveDist, haveSocat, ROOT } from './pty.js';
 
 const FIX = join(ROOT, 'test', 'fixtures');
 const KEY = join(FIX, 'rsa3072_private.pem'); // TEST KEY (shared vectors)
 
-const until = async (ok: () => boolean, ms = 15_000): Promise<void> => {
-  for (let i = 0; i < ms / 10 && !ok(); i++) await new Promise((r) => setTimeout(r, 10));
-  if (!ok()) throw new Error('condition not met in time');
-};
 
 describe.skipIf(!haveSocat || !haveDist)('push to `ota-uart simulate` on a Unix socket through one pty', () => {
   it('boots the pushed image, then exits on SIGTERM and removes its socket', async () => {
@@ -27,11 +23,11 @@ describe.skipIf(!haveSocat || !haveDist)('push to `ota-uart simulate` on a Unix 
     const host = join(dir, 'host');
     const sim = cliProcess(['simulate', '--port', `unix:${sock}`, '--key', KEY, '--no-pace', '--flash-timing', 'instant', '--no-boot-log']);
     const simExit = new Promise<number | null>((r) => sim.on('exit', (code) => r(code)));
-    await until(() => /Ctrl-C to stop/.test(sim.output()) || sim.exitCode !== null);
+    await until(() => /Ctrl-C to stop/.test(sim.output()) || sim.exitCode !== null, 15_000);
     expect(sim.output()).toMatch(/listening on unix:.*sim\.sock/);
     const relay = spawn('socat', [`pty,raw,echo=0,link=${host}`, `UNIX-CONNECT:${sock}`], { stdio: 'ignore' });
     try {
-      await until(() => existsSync(host));
+      await until(() => existsSync(host), 15_000);
       const r = await cli(['push', join(FIX, 'app_esp32.rsa.enc.bin'), '--port', host, '--baud', '921600', '--json']);
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);

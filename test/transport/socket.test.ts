@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { OtaError } from '../../src/errors.js';
 import { listenSocket, parseSocketAddress, type SocketListener } from '../../src/transport/socket.js';
 import type { Transport } from '../../src/transport/transport.js';
-import { tempDir } from '../cli/harness.js';
+import { tempDir, until } from '../cli/harness.js';
 
 describe('parseSocketAddress', () => {
   it('reads unix:PATH, tcp:PORT and tcp:HOST:PORT, and leaves serial paths alone', () => {
@@ -53,10 +53,6 @@ describe('a Transport over a socket', () => {
     return { t: await accepted, client, fromServer };
   }
 
-  const until = async (ok: () => boolean, ms = 2000): Promise<void> => {
-    for (let i = 0; i < ms / 5 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
-    if (!ok()) throw new Error('condition not met in time');
-  };
 
   it('carries bytes both ways, including bytes that arrived before onData was set', async () => {
     const { t, client, fromServer } = await accept();
