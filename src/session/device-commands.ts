@@ -78,8 +78,11 @@ export function rollbackApp(o: DeviceCommandOptions): Promise<ConfirmResult> {
 }
 
 export function rebootDevice(o: DeviceCommandOptions): Promise<void> {
-  return withDevice(o, async (link) => {
-    const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 5000, { signal: o.signal });
-    if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
-  });
+  return withDevice(o, (link) => requestReboot(link, o.signal));
+}
+
+/** REBOOT on a link already talking to the device (SPEC §4.8). */
+export async function requestReboot(link: DeviceLink, signal?: AbortSignal): Promise<void> {
+  const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 5000, { signal });
+  if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
 }

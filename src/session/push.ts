@@ -16,6 +16,7 @@ import { chipName, imageId, parseEncryptedHeader, checkEncryptedFileSize, ENC_HE
 import { BEGIN_FLAGS, BEGIN_TIMEOUT_MS, CONNECT_TIMEOUT_MS, DEFAULT_CHUNK, HELLO_FLAGS, NO_TARGET, STATUS, type Message } from '../protocol/index.js';
 import { silentReporter, type Reporter } from '../reporter.js';
 import type { Transport } from '../transport/transport.js';
+import { requestReboot } from './device-commands.js';
 import { DeviceLink } from './device-link.js';
 import { switchBaud } from './baud-switch.js';
 import { connectAtRates, type HelloAck } from './handshake.js';
@@ -280,12 +281,6 @@ function installedBy(hello: HelloAck, target: number): FinishResult | undefined 
 function holdsInstalled(hello: HelloAck, image: Uint8Array): boolean {
   if ((hello.flags & HELLO_FLAGS.INSTALLED) === 0 || hello.resumeTotal !== image.length) return false;
   return createHash('sha256').update(image).digest().equals(Buffer.from(hello.resumeId));
-}
-
-/** --reboot for an image that was in already: the plain REBOOT request (SPEC §4.8). */
-async function requestReboot(link: DeviceLink, signal?: AbortSignal): Promise<void> {
-  const r = await link.request({ type: 'REBOOT' }, 'REBOOT_ACK', 5000, { signal });
-  if (r.status !== STATUS.OK) throw deviceStatusError(r.status);
 }
 
 /**

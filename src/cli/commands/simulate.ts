@@ -1,9 +1,9 @@
 /**
  * `ota-uart simulate --port PATH`: the simulated ESP32 on a real serial port or a pty (for example
  * one end of a socat pty pair), or listening on a socket a relay connects to (sim-listen.ts), so
- * any host (this CLI, a script, another tool) can be tested against it. Runs until killed; one line per notable event on stderr. With `--flash FILE` the
- * flash lives in that file, written through on every operation: kill -9 and restart on the same
- * file is a power cycle.
+ * any host (this CLI, a script, another tool) can be tested against it. Runs until killed; one
+ * line per notable event on stderr. With `--flash FILE` the flash lives in that file, written
+ * through on every operation: kill -9 and restart on the same file is a power cycle.
  */
 import { realpathSync } from 'node:fs';
 import type { Argv, CommandModule } from 'yargs';
