@@ -18,6 +18,7 @@ import { applyLoopIoWrites } from './loop-io.js';
 import { applyPollerFix } from './poller-fix.js';
 import { scanSerialPorts, type PortInfo, type ScanOptions } from './port-scan.js';
 import { badBaud, inspectPath, mapOpenError } from './serial-errors.js';
+import { DrainWait } from './drain-wait.js';
 import { Inbox } from './inbox.js';
 import type { Transport } from './transport.js';
 import { TurnCork } from './turn-cork.js';
@@ -85,9 +86,12 @@ class SerialLink implements SerialTransport {
   private lastWrite: Promise<void> = Promise.resolve();
   /** Joins one event-loop turn's writes into one (turn-cork.ts). */
   private readonly cork: TurnCork;
+  /** Writes held back by the stream's high-water mark wait here (drain-wait.ts). */
+  private readonly drained: DrainWait;
 
   constructor(private readonly port: SerialPortStream, readonly path: string, private readonly clock: Clock) {
     this.cork = new TurnCork(port);
+    this.drained = new DrainWait(port);
     this.ended = new Promise<never>((_, reject) => {
       this.endNow = reject;
     });
@@ -132,7 +136,7 @@ class SerialLink implements SerialTransport {
     this.lastWrite = done;
     if (accepted) return Promise.resolve();
     // Above the stream's high-water mark: hold the caller until it drains (back-pressure).
-    return this.guard(new Promise<void>((resolve) => this.port.once('drain', () => resolve())));
+    return this.guard(this.drained.next());
   }
 
   drain(): Promise<void> {

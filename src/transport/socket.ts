@@ -9,6 +9,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { OtaError } from '../errors.js';
+import { DrainWait } from './drain-wait.js';
 import { Inbox } from './inbox.js';
 import type { Transport } from './transport.js';
 import { TurnCork } from './turn-cork.js';
@@ -53,9 +54,18 @@ class SocketLink implements Transport {
   private closeCb: ((err: OtaError) => void) | undefined;
   private lastWrite: Promise<void> = Promise.resolve();
   private readonly cork: TurnCork;
+  /** Rejects with the reason once the link ends; a write held back by a full socket races it. */
+  private readonly ended: Promise<never>;
+  private endNow!: (err: OtaError) => void;
+  private readonly drained: DrainWait;
 
   constructor(private readonly sock: Socket, private readonly label: string, public baud: number) {
     this.cork = new TurnCork(sock);
+    this.drained = new DrainWait(sock);
+    this.ended = new Promise<never>((_, reject) => {
+      this.endNow = reject;
+    });
+    this.ended.catch(() => {});
     sock.setNoDelay(true); // an ACK must not wait for Nagle (no effect on a Unix socket)
     sock.on('data', (chunk: Buffer) => {
       if (this.state !== 'open') return;
@@ -82,10 +92,8 @@ class SocketLink implements Transport {
       accepted = this.sock.write(Buffer.from(bytes), () => resolve());
     });
     if (accepted) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.sock.once('drain', () => resolve());
-      this.sock.once('close', () => reject(this.endErr));
-    });
+    // Above the high-water mark: hold the caller until the socket drains or the link ends.
+    return Promise.race([this.drained.next(), this.ended]);
   }
 
   drain(): Promise<void> {
@@ -117,6 +125,7 @@ class SocketLink implements Transport {
     this.state = state;
     this.endErr = err;
     this.inbox.clear();
+    this.endNow(err);
   }
 }
 

@@ -84,6 +84,26 @@ describe('a Transport over a socket', () => {
     await expect(t.write(Uint8Array.from([1]))).rejects.toMatchObject({ code: 'LINK_LOST' });
   });
 
+  it('writes held back by a full socket all fail LINK_LOST when the peer goes away, with one listener between them', async () => {
+    const { t, client } = await accept();
+    client.pause(); // the peer stops reading: the socket fills up
+    const warnings: Error[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const held = Array.from({ length: 20 }, () => t.write(new Uint8Array(1 << 20)).then(() => 'ok', (e: unknown) => e));
+      await new Promise((r) => setTimeout(r, 50));
+      client.destroy();
+      const outcomes = await Promise.all(held);
+      expect(outcomes.filter((o) => o !== 'ok').length).toBeGreaterThan(10);
+      for (const o of outcomes) if (o !== 'ok') expect(o).toMatchObject({ code: 'LINK_LOST' });
+      await new Promise((r) => setTimeout(r, 20));
+      expect(warnings.filter((w) => w.name === 'MaxListenersExceededWarning')).toEqual([]);
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('closing on purpose ends the connection without calling onClose', async () => {
     const { t, client } = await accept();
     const lost: OtaError[] = [];
